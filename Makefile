@@ -1,0 +1,64 @@
+# Stalker Guide — `make run` serves the site, `make test` runs the suite.
+# Both set everything up first: a virtualenv in .venv with Python >= 3.12 and
+# the pinned requirements. Nothing needs installing by hand.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Development defaults; the environment overrides them (see README).
+export DEBUG ?= true
+
+.PHONY: run test setup migrate load lint bench clean
+
+run: setup migrate load
+	@echo ""
+	@echo "Stalker Guide is at http://$(HOST):$(PORT)/  (the Stalker guide: http://$(HOST):$(PORT)/films/stalker-1979/)"
+	@echo "Editors: create an account with  $(PY) manage.py createsuperuser  then sign in at http://$(HOST):$(PORT)/admin/"
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@python=""; \
+	for candidate in "$$PYTHON" python3.13 python3.12 python3 python; do \
+		[ -n "$$candidate" ] || continue; \
+		if command -v "$$candidate" >/dev/null 2>&1 && \
+		   "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+			python="$$candidate"; break; \
+		fi; \
+	done; \
+	if [ -z "$$python" ]; then \
+		echo "error: Stalker Guide needs Python 3.12 or newer (3.13 preferred); none was found on PATH." >&2; \
+		echo "       Install one (e.g. 'pyenv install 3.13') or set PYTHON=/path/to/python3.13." >&2; \
+		exit 1; \
+	fi; \
+	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		echo "Removing $(VENV): it was made with a Python older than 3.12."; rm -rf $(VENV); \
+	fi; \
+	[ -x $(PY) ] || { echo "Creating $(VENV) with $$($$python --version)"; "$$python" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+migrate: setup
+	$(PY) manage.py migrate --verbosity 0
+
+load: setup
+	$(PY) manage.py loaddata --verbosity 1 $(sort $(wildcard fixtures/*.json))
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	@if ls bench/*.py >/dev/null 2>&1; then for b in bench/*.py; do $(PY) $$b || exit 1; done; \
+	else echo "No benchmarks yet."; fi
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

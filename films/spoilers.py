@@ -1,0 +1,109 @@
+"""The spoiler horizon: how far into a film a visitor has watched.
+
+A horizon is one of three things:
+
+* ``none`` — nothing watched. Only spoiler-free material (``reveals_at`` is
+  null) may be shown. Note that this is *not* the same as a time of 0:00: the
+  opening scene starts at 0:00, and someone who has watched nothing has not
+  seen it.
+* a time into the film — everything whose reveal point is at or before it.
+* ``all`` — everything, the ending included.
+
+Every spoiler-bearing row stores its reveal point as a ``DurationField``, so
+"what may this visitor see" is one filter, built by :meth:`Horizon.q`, the same
+in every QuerySet.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Q
+
+NONE = "none"
+ALL = "all"
+
+_TIME_RE = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
+
+
+class InvalidHorizon(ValueError):
+    """A ``seen`` value that is neither ``none``, ``all`` nor ``H:MM[:SS]``."""
+
+
+@dataclass(frozen=True)
+class Horizon:
+    kind: str  # NONE, ALL or "time"
+    at: timedelta | None = None
+
+    @classmethod
+    def parse(cls, value):
+        """Read a ``seen`` value: ``none``, ``all``, ``H:MM`` or ``H:MM:SS``.
+
+        Raises :class:`InvalidHorizon` with a message a visitor can act on.
+        """
+        value = (value or "").strip().lower()
+        if value in ("", NONE):
+            return cls(NONE)
+        if value == ALL:
+            return cls(ALL)
+        match = _TIME_RE.match(value)
+        if not match:
+            raise InvalidHorizon(
+                f"“{value[:20]}” is not a point in the film: use none, all, or a "
+                "time such as 1:12 or 1:12:30."
+            )
+        hours, minutes = int(match["h"]), int(match["m"])
+        seconds = int(match["s"] or 0)
+        if minutes > 59 or seconds > 59:
+            raise InvalidHorizon(
+                f"“{value}” is not a valid time: minutes and seconds go up to 59."
+            )
+        return cls("time", timedelta(hours=hours, minutes=minutes, seconds=seconds))
+
+    @classmethod
+    def at_time(cls, at):
+        return cls("time", at)
+
+    @property
+    def is_none(self):
+        return self.kind == NONE
+
+    @property
+    def is_all(self):
+        return self.kind == ALL
+
+    def q(self, field="reveals_at", *, nullable=True):
+        """The filter for rows whose ``field`` is within this horizon.
+
+        ``nullable`` says whether a null ``field`` means spoiler-free (it does
+        for ``reveals_at``; a scene's ``starts_at`` is never null).
+        """
+        if self.is_all:
+            return Q()
+        spoiler_free = Q(**{f"{field}__isnull": True}) if nullable else Q(pk__in=[])
+        if self.is_none:
+            return spoiler_free
+        return spoiler_free | Q(**{f"{field}__lte": self.at})
+
+    def reveals(self, reveals_at):
+        """Whether a single reveal point is within this horizon."""
+        if reveals_at is None or self.is_all:
+            return True
+        if self.is_none:
+            return False
+        return reveals_at <= self.at
+
+    def __str__(self):
+        if self.kind in (NONE, ALL):
+            return self.kind
+        return format_timecode(self.at)
+
+
+def format_timecode(value):
+    """``timedelta(hours=1, minutes=5)`` → ``1:05``; seconds only when set."""
+    total = int(value.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if seconds:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{hours}:{minutes:02d}"
