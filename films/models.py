@@ -91,6 +91,8 @@ class RevealQuerySet(models.QuerySet):
 
     def beyond(self, horizon):
         """Rows hidden from a visitor at ``horizon`` (for placeholders)."""
+        if horizon.is_all:
+            return self.none()
         return self.exclude(horizon.q(self.reveal_field, nullable=self.reveal_nullable))
 
     def spoiler_free(self):
