@@ -109,6 +109,18 @@ class FilmQuerySet(SlugQuerySet):
             return self.all()
         return self.published()
 
+    def for_list(self):
+        """Catalogue rows: each film with its directors."""
+        return self.prefetch_related(
+            models.Prefetch(
+                "credits",
+                queryset=Credit.objects.filter(
+                    role=Credit.Role.DIRECTOR
+                ).select_related("person"),
+                to_attr="directors",
+            )
+        )
+
     def for_overview(self):
         """The overview page: facts, credits, genres, places and languages."""
         return self.prefetch_related(
@@ -255,6 +267,9 @@ class Person(GuideModel):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("films:person", args=[self.slug])
+
     def natural_key(self):
         return (self.slug,)
 
@@ -275,6 +290,9 @@ class Theme(GuideModel):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("films:theme", args=[self.slug])
 
     def natural_key(self):
         return (self.slug,)
@@ -432,6 +450,9 @@ class Character(GuideModel):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("films:character", args=[self.film.slug, self.slug])
+
     def natural_key(self):
         return (*self.film.natural_key(), self.slug)
 
@@ -559,6 +580,9 @@ class Scene(GuideModel):
 
     def __str__(self):
         return f"{self.screen_position}. {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("films:timeline", args=[self.film.slug]) + f"#{self.slug}"
 
     def natural_key(self):
         return (*self.film.natural_key(), self.slug)

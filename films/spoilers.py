@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 
 NONE = "none"
@@ -107,3 +108,63 @@ def format_timecode(value):
     if seconds:
         return f"{hours}:{minutes:02d}:{seconds:02d}"
     return f"{hours}:{minutes:02d}"
+
+
+COOKIE_PREFIX = "seen_"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class HorizonChoice:
+    """The horizon a request asks for, and what to tell the visitor about it."""
+
+    horizon: Horizon
+    message: str = ""
+    remember: str | None = None  # a value to store in the film's cookie
+
+
+def horizon_for(request, film):
+    """Read the visitor's horizon for ``film``: ``?seen=``, then the cookie.
+
+    ``?seen=`` wins, so a shared link spoils no more than its sender chose, and
+    is remembered for the film. A bad value gives the default (``none``) with a
+    message; a time at or past the end of the film counts as ``all``.
+    """
+    raw = request.GET.get("seen")
+    if raw is not None:
+        try:
+            horizon = Horizon.parse(raw)
+        except InvalidHorizon as error:
+            return HorizonChoice(
+                Horizon(NONE), f"{error} Showing the guide without spoilers."
+            )
+        horizon = _clamp(horizon, film)
+        return HorizonChoice(horizon, remember=str(horizon))
+    return HorizonChoice(remembered_horizon(request, film))
+
+
+def remembered_horizon(request, film):
+    """The horizon stored in the film's cookie (``none`` if absent or bad)."""
+    try:
+        horizon = Horizon.parse(request.COOKIES.get(COOKIE_PREFIX + film.slug, NONE))
+    except InvalidHorizon:
+        horizon = Horizon(NONE)
+    return _clamp(horizon, film)
+
+
+def remember_horizon(response, film, choice):
+    if choice.remember is not None:
+        response.set_cookie(
+            COOKIE_PREFIX + film.slug,
+            choice.remember,
+            max_age=COOKIE_MAX_AGE,
+            samesite="Lax",
+            httponly=True,
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+
+
+def _clamp(horizon, film):
+    if horizon.kind == "time" and horizon.at >= film.duration:
+        return Horizon(ALL)
+    return horizon

@@ -45,3 +45,14 @@ def runtime(minutes):
         return ""
     hours, mins = divmod(int(minutes), 60)
     return f"{minutes} min ({hours} h {mins:02d} min)" if hours else f"{minutes} min"
+
+
+@register.filter
+def ordinal(number):
+    """3 → ``3rd``."""
+    number = int(number)
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

@@ -1,0 +1,143 @@
+"""The catalogue's filters. Each field validates its input; a bad value is
+reported beside its field and ignored, never a server error."""
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef
+
+from films.models import (
+    MAX_RUNTIME,
+    MAX_YEAR,
+    MIN_YEAR,
+    Country,
+    Credit,
+    Film,
+    Genre,
+    Language,
+    Person,
+    Theme,
+)
+
+
+def decade_choices():
+    return [(decade, f"{decade}s") for decade in range(1890, 2030, 10)]
+
+
+def directors(request):
+    return Person.objects.filter(
+        Exists(Credit.objects.filter(person=OuterRef("pk"), role=Credit.Role.DIRECTOR))
+    )
+
+
+class FilmFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        field_name="title", lookup_expr="icontains", label="Title contains"
+    )
+    decade = django_filters.ChoiceFilter(
+        choices=decade_choices,
+        method="filter_decade",
+        empty_label="Any decade",
+    )
+    year_min = django_filters.NumberFilter(
+        field_name="year",
+        lookup_expr="gte",
+        label="From year",
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
+    )
+    year_max = django_filters.NumberFilter(
+        field_name="year",
+        lookup_expr="lte",
+        label="To year",
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
+    )
+    director = django_filters.ModelChoiceFilter(
+        queryset=directors,
+        to_field_name="slug",
+        method="filter_director",
+        empty_label="Any director",
+    )
+    language = django_filters.ModelChoiceFilter(
+        queryset=Language.objects.all(),
+        to_field_name="code",
+        field_name="languages",
+        empty_label="Any language",
+    )
+    country = django_filters.ModelChoiceFilter(
+        queryset=Country.objects.all(),
+        to_field_name="code",
+        field_name="countries",
+        empty_label="Any country",
+    )
+    genre = django_filters.ModelChoiceFilter(
+        queryset=Genre.objects.all(),
+        to_field_name="slug",
+        field_name="genres",
+        empty_label="Any genre",
+    )
+    theme = django_filters.ModelChoiceFilter(
+        queryset=Theme.objects.all(),
+        to_field_name="slug",
+        field_name="film_themes__theme",
+        empty_label="Any theme",
+    )
+    runtime_min = django_filters.NumberFilter(
+        field_name="runtime",
+        lookup_expr="gte",
+        label="At least (min)",
+        min_value=1,
+        max_value=MAX_RUNTIME,
+    )
+    runtime_max = django_filters.NumberFilter(
+        field_name="runtime",
+        lookup_expr="lte",
+        label="At most (min)",
+        min_value=1,
+        max_value=MAX_RUNTIME,
+    )
+    sort = django_filters.OrderingFilter(
+        fields=(
+            ("title", "title"),
+            ("year", "year"),
+            ("runtime", "runtime"),
+            ("updated_at", "updated"),
+        ),
+        field_labels={
+            "title": "Title",
+            "year": "Year",
+            "runtime": "Runtime",
+            "updated_at": "Last updated",
+        },
+        empty_label="Title",
+        label="Sort by",
+    )
+
+    class Meta:
+        model = Film
+        fields = []
+
+    def filter_decade(self, queryset, name, value):
+        start = int(value)  # a valid choice, so a decade such as 1970
+        return queryset.filter(year__gte=start, year__lte=start + 9)
+
+    def filter_director(self, queryset, name, value):
+        return queryset.filter(
+            Exists(
+                Credit.objects.filter(
+                    film=OuterRef("pk"), person=value, role=Credit.Role.DIRECTOR
+                )
+            )
+        )
+
+    @property
+    def qs(self):
+        # Joins through many-to-many filters can repeat a film.
+        return super().qs.distinct()
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        for name in ("year_min", "year_max", "runtime_min", "runtime_max"):
+            field = form_class.base_fields[name]
+            field.widget = forms.NumberInput(attrs={"inputmode": "numeric"})
+        return form_class
