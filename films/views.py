@@ -316,6 +316,15 @@ def timeline(request, slug):
     ]
     for item in hidden:
         item["url"] += order_query
+    summary = hidden_summary(
+        url,
+        [at for _, at, _ in all_scenes if not horizon.reveals(at)],
+        film,
+        "One more scene",
+        "more scenes",
+    )
+    if summary:
+        summary["url"] += order_query
     return render_film_page(
         request,
         film,
@@ -324,15 +333,7 @@ def timeline(request, slug):
         {
             "scenes": scenes,
             "hidden_scenes": hidden if order == "screen" else [],
-            "hidden_summary": hidden_summary(
-                url,
-                [at for _, at, _ in all_scenes if not horizon.reveals(at)],
-                film,
-                "One more scene",
-                "more scenes",
-            )
-            if order == "story"
-            else None,
+            "hidden_summary": summary if order == "story" else None,
             "order": order,
             "orders": ORDERS,
             "orders_differ": orders_differ,

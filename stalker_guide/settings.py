@@ -167,6 +167,9 @@ DATABASES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The shipped guides: `manage.py loaddata stalker-1979` finds them by name.
+FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     if urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):

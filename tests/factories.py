@@ -55,3 +55,96 @@ def make_theme(slug="memory", **fields):
 
 def make_credit(film, person, role=Credit.Role.DIRECTOR, **fields):
     return Credit.objects.create(film=film, person=person, role=role, **fields)
+
+
+def build_guide(n_scenes=5, slug="guide-2000", *, story_reversed=False, **film_fields):
+    """A complete small guide: every kind of row, with marked spoiler texts.
+
+    Scene ``n`` runs from ``(n-1)*5`` to ``n*5`` minutes. Every spoiler-bearing
+    text contains ``SECRET`` and its reveal time, so a test can tell them apart.
+    """
+    from films.models import CharacterBeat, FilmTheme, PlotSection, Recommendation
+
+    film = make_film(
+        slug=slug,
+        runtime=max(n_scenes * 5, 10),
+        ending_explained="ENDING-SECRET: what the last scene means.",
+        **film_fields,
+    )
+    hero = make_character(film, "hero", name="Hero", is_main=True, position=1)
+    late = make_character(
+        film,
+        "late-arrival",
+        name="Late Arrival",
+        description="LATE-ARRIVAL-SECRET who turns up at 0:10.",
+        reveals_at=minutes(10),
+        position=2,
+    )
+    theme, _ = Theme.objects.get_or_create(
+        slug="memory", defaults={"name": "Memory", "description": "What memory is."}
+    )
+    other_theme, _ = Theme.objects.get_or_create(
+        slug="faith", defaults={"name": "Faith", "description": "What faith is."}
+    )
+    for n in range(1, n_scenes + 1):
+        story = n_scenes + 1 - n if story_reversed else n
+        scene = make_scene(
+            film,
+            n,
+            story_position=story,
+            summary=f"SCENE-{n}-SECRET summary at {(n - 1) * 5} minutes.",
+            title=f"Scene title {n}",
+        )
+        scene.characters.add(hero)
+        if (n - 1) * 5 >= 10:
+            scene.characters.add(late)
+        scene.themes.add(theme if n % 2 else other_theme)
+    for n, at in enumerate([None, 5, 15], start=1):
+        CharacterBeat.objects.create(
+            character=hero,
+            position=n,
+            text=f"HERO-BEAT-{n}-SECRET",
+            reveals_at=None if at is None else minutes(at),
+        )
+    PlotSection.objects.create(
+        film=film, position=1, heading="Setting out", body="The set-up, spoiler-free."
+    )
+    PlotSection.objects.create(
+        film=film,
+        position=2,
+        heading="PLOT-HEADING-SECRET",
+        body="PLOT-2-SECRET at 0:15.",
+        reveals_at=minutes(15),
+    )
+    FilmTheme.objects.create(
+        film=film,
+        theme=theme,
+        position=1,
+        analysis="MEMORY-ANALYSIS-SECRET at 0:05.",
+        reveals_at=minutes(5),
+    )
+    FilmTheme.objects.create(
+        film=film,
+        theme=other_theme,
+        position=2,
+        analysis="Faith, spoiler-free analysis.",
+    )
+    Recommendation.objects.create(
+        film=film,
+        target_slug="mirror-1975",
+        target_title="Mirror",
+        target_year=1975,
+        reason="Another film about memory.",
+    )
+
+    def person(slug, name):
+        return Person.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+
+    make_credit(film, person("the-director", "The Director"))
+    make_credit(
+        film, person("lead-actor", "Lead Actor"), Credit.Role.CAST, character=hero
+    )
+    make_credit(
+        film, person("late-actor", "Late Actor"), Credit.Role.CAST, character=late
+    )
+    return film

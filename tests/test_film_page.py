@@ -71,9 +71,8 @@ def test_the_title_and_description_are_spoiler_free(client):
     assert "<title>Stalker (1979) — spoiler-free guide · Stalker Guide</title>" in (
         response.text
     )
-    assert (
-        '<meta name="description" content="Three men cross a forbidden zone.">'
-        in (response.text)
+    assert '<meta name="description" content="Three men cross a forbidden zone.">' in (
+        response.text
     )
 
 
