@@ -124,3 +124,12 @@ def test_the_home_page_lists_published_guides_only(client):
     response = client.get(reverse("films:home"))
     assert 'href="/films/stalker-1979/"' in response.text
     assert "Secret Draft" not in response.text
+
+
+def test_a_server_error_is_a_styled_500(rf):
+    from films.views import server_error
+
+    response = server_error(rf.get("/anything/"))
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content
+    assert b'href="/static/css/site.css"' in response.content

@@ -1,0 +1,153 @@
+"""The catalogue: filters, sort, pagination; bad values are reported, never a 500."""
+
+import re
+
+import pytest
+
+from films.models import Country, Credit, Film, FilmTheme, Genre, Language
+from tests.factories import make_credit, make_film, make_person, make_theme
+
+pytestmark = pytest.mark.django_db
+
+
+def titles(response):
+    return re.findall(r'<h2><a href="/films/[^"]+/">([^<]+)</a>', response.text)
+
+
+@pytest.fixture
+def catalogue():
+    russian = Language.objects.create(code="ru", name="Russian")
+    italian = Language.objects.create(code="it", name="Italian")
+    soviet = Country.objects.create(code="SU", name="Soviet Union")
+    italy = Country.objects.create(code="IT", name="Italy")
+    drama = Genre.objects.create(slug="drama", name="Drama")
+    scifi = Genre.objects.create(slug="science-fiction", name="Science fiction")
+    faith = make_theme("faith", name="Faith")
+    tarkovsky = make_person("andrei-tarkovsky", name="Andrei Tarkovsky")
+    bergman = make_person("ingmar-bergman", name="Ingmar Bergman")
+    rows = [
+        ("Stalker", 1979, 162, [russian], [soviet], [drama, scifi], tarkovsky, True),
+        ("Solaris", 1972, 167, [russian], [soviet], [drama, scifi], tarkovsky, False),
+        (
+            "Nostalghia",
+            1983,
+            125,
+            [italian, russian],
+            [italy, soviet],
+            [drama],
+            tarkovsky,
+            True,
+        ),
+        ("Persona", 1966, 85, [], [], [drama], bergman, False),
+    ]
+    for title, year, runtime, languages, countries, genres, director, has_faith in rows:
+        film = make_film(
+            slug=f"{title.lower()}-{year}", title=title, year=year, runtime=runtime
+        )
+        film.languages.set(languages)
+        film.countries.set(countries)
+        film.genres.set(genres)
+        make_credit(film, director, Credit.Role.DIRECTOR)
+        if has_faith:
+            FilmTheme.objects.create(film=film, theme=faith, analysis="x")
+    make_film(slug="hidden-2001", title="Hidden Draft", status=Film.Status.DRAFT)
+
+
+def test_the_catalogue_lists_published_films_by_title(client, catalogue):
+    response = client.get("/films/")
+    assert titles(response) == ["Nostalghia", "Persona", "Solaris", "Stalker"]
+    assert "4 films" in response.text
+    assert 'directed by <a href="/people/andrei-tarkovsky/">Andrei Tarkovsky</a>' in (
+        response.text
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"decade": "1970"}, ["Solaris", "Stalker"]),
+        ({"year_min": "1975", "year_max": "1983"}, ["Nostalghia", "Stalker"]),
+        ({"director": "ingmar-bergman"}, ["Persona"]),
+        ({"language": "it"}, ["Nostalghia"]),
+        ({"language": "ru"}, ["Nostalghia", "Solaris", "Stalker"]),
+        ({"country": "SU"}, ["Nostalghia", "Solaris", "Stalker"]),
+        ({"genre": "science-fiction"}, ["Solaris", "Stalker"]),
+        ({"theme": "faith"}, ["Nostalghia", "Stalker"]),
+        ({"runtime_min": "120", "runtime_max": "165"}, ["Nostalghia", "Stalker"]),
+        ({"sort": "-year"}, ["Nostalghia", "Stalker", "Solaris", "Persona"]),
+        ({"sort": "runtime"}, ["Persona", "Nostalghia", "Stalker", "Solaris"]),
+        ({"q": "stalk"}, ["Stalker"]),
+        (
+            {"director": "andrei-tarkovsky", "sort": "year"},
+            ["Solaris", "Stalker", "Nostalghia"],
+        ),
+    ],
+)
+def test_filters_and_sorting(client, catalogue, query, expected):
+    response = client.get("/films/", query)
+    assert response.status_code == 200
+    assert titles(response) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "words"),
+    [
+        ({"decade": "banana"}, "id_decade", "Select a valid choice"),
+        ({"year_min": "abc"}, "id_year_min", "Enter a number"),
+        ({"year_max": "99999"}, "id_year_max", "less than or equal to 2100"),
+        ({"runtime_min": "-5"}, "id_runtime_min", "greater than or equal to 1"),
+        ({"director": "nobody"}, "id_director", "Select a valid choice"),
+        ({"language": "<script>"}, "id_language", "Select a valid choice"),
+        ({"sort": "password"}, "id_sort", "Select a valid choice"),
+    ],
+)
+def test_a_bad_filter_value_is_reported_beside_its_field(
+    client, catalogue, query, field, words
+):
+    response = client.get("/films/", query)
+    assert response.status_code == 200
+    error = re.search(
+        rf'<p class="field-error" id="{field}-error" role="alert">([^<]*)</p>',
+        response.text,
+    )
+    assert error and words in error.group(1)
+    # The bad value is ignored; the other films are still listed.
+    assert titles(response)
+    assert "<script>" not in response.text
+
+
+@pytest.mark.parametrize("page", ["-1", "0", "abc", "1e9"])
+def test_a_bad_page_gives_page_one_with_a_message(client, catalogue, page):
+    response = client.get("/films/", {"page": page})
+    assert response.status_code == 200
+    assert "is not a page number; showing page 1." in response.text
+    assert titles(response) == ["Nostalghia", "Persona", "Solaris", "Stalker"]
+
+
+def test_a_page_past_the_end_gives_the_last_page(client, catalogue):
+    response = client.get("/films/", {"page": "7"})
+    assert response.status_code == 200
+    assert "There is no page 7; showing the last page, 1." in response.text
+
+
+def test_pagination_keeps_the_filters(client):
+    for n in range(45):
+        make_film(slug=f"film-{n:02d}-2000", title=f"Film {n:02d}")
+    response = client.get("/films/", {"sort": "title", "page": "2"})
+    assert titles(response)[0] == "Film 20"
+    assert "Page 2 of 3" in response.text
+    assert 'href="?sort=title&amp;page=3" rel="next"' in response.text
+    assert 'href="?sort=title&amp;page=1" rel="prev"' in response.text
+
+
+def test_the_catalogue_query_count_is_constant(
+    client, catalogue, django_assert_num_queries
+):
+    with django_assert_num_queries(9):
+        client.get("/films/", {"genre": "drama"})
+    for n in range(30):
+        film = make_film(slug=f"more-{n}-2000", title=f"More {n}")
+        make_credit(film, make_person(f"director-{n}"), Credit.Role.DIRECTOR)
+    with django_assert_num_queries(9):
+        response = client.get("/films/", {"genre": "drama"})
+    assert response.status_code == 200
