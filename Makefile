@@ -11,17 +11,32 @@ PORT ?= 8000
 # Development defaults; the environment overrides them (see README).
 export DEBUG ?= true
 
-.PHONY: run test setup migrate load lint bench clean
+.PHONY: run test setup chromium migrate load lint bench clean
 
 run: setup migrate load
+	@# A first version in each guide's history (editors compare and revert to it);
+	@# guides that already have one are skipped, so running this again is harmless.
+	$(PY) manage.py createinitialrevisions films.Film films.Person films.Theme films.Genre films.Country films.Language --comment "As loaded from fixtures/." --verbosity 0
 	@echo ""
 	@echo "Stalker Guide is at http://$(HOST):$(PORT)/  (the Stalker guide: http://$(HOST):$(PORT)/films/stalker-1979/)"
-	@echo "Editors: create an account with  $(PY) manage.py createsuperuser  then sign in at http://$(HOST):$(PORT)/admin/"
+	@echo "Editors: create an account (README, 'Editing guides') and sign in at http://$(HOST):$(PORT)/admin/"
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: setup
+test: setup chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/browser/) drive Debian's Chromium, never a browser
+# that `playwright install` would download. Installed here when missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Chromium from Debian for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "error: the browser tests need Debian's Chromium: sudo apt-get install chromium" >&2; exit 1; \
+		fi; \
+	fi
 
 setup: $(STAMP)
 

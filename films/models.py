@@ -351,6 +351,15 @@ class Film(GuideModel):
 
     class Meta:
         ordering = ["title", "year"]
+        indexes = [
+            # Pages and search check "is this film published?" for many rows
+            # at once; this small index answers it without reading the films.
+            models.Index(
+                fields=["id"],
+                condition=Q(status="published"),
+                name="film_published_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(year__gte=MIN_YEAR) & Q(year__lte=MAX_YEAR),

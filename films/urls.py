@@ -24,4 +24,5 @@ urlpatterns = [
     path("films/<slug:slug>/", include(film_patterns)),
     path("themes/<slug:slug>/", views.theme_detail, name="theme"),
     path("people/<slug:slug>/", views.person_detail, name="person"),
+    path("search/", views.search_page, name="search"),
 ]

@@ -10,6 +10,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import requires_csrf_token
 
+from films import search
 from films.filters import FilmFilter
 from films.models import Character, Credit, Film, FilmTheme, Person, Scene, Theme
 from films.spoilers import (
@@ -546,6 +548,52 @@ def person_detail(request, slug):
         request,
         "films/person_detail.html",
         {"person": person, "films": list(films.items())},
+    )
+
+
+# --- Search ---------------------------------------------------------------------
+
+
+def search_page(request):
+    """Search across the catalogue, within the visitor's horizon for each film."""
+    raw = request.GET.get("q", "")
+    query, message = search.clean_query(raw)
+    kind = request.GET.get("kind") or None
+    messages = [message] if message else []
+    if kind is not None and kind not in search.KINDS:
+        messages.append(f"“{kind[:20]}” is not a kind of result; showing all kinds.")
+        kind = None
+    raw_page = request.GET.get("page", "1")
+    try:
+        page = int(raw_page)
+        if not 1 <= page <= 1000:
+            raise ValueError
+    except ValueError:
+        messages.append(f"“{raw_page[:20]}” is not a page number; showing page 1.")
+        page = 1
+    groups = (
+        search.search(
+            query, search.horizons_from_cookies(request), kind=kind, page=page
+        )
+        if query
+        else []
+    )
+    params = {"q": query}
+    return render(
+        request,
+        "films/search.html",
+        {
+            "query": query,
+            "kind": kind,
+            "kind_label": search.KINDS.get(kind),
+            "first_number": (page - 1) * search.PAGE_SIZE + 1 if kind else None,
+            "page": page,
+            "groups": groups,
+            "found": any(group.hits for group in groups),
+            "search_messages": messages,
+            "query_string": urlencode(params),
+            "full_text": connection.vendor == "postgresql",
+        },
     )
 
 

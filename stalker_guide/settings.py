@@ -8,6 +8,7 @@ examples, in README.md.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -123,7 +124,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Full-text and trigram search on PostgreSQL; harmless on SQLite.
+    "django.contrib.postgres",
     "django_filters",
+    # Editors' history: every admin change is a revision they can compare,
+    # revert, or recover a deleted film from.
+    "reversion",
+    # Throttles repeated failed admin sign-ins (see AXES_* below).
+    "axes",
     "films",
 ]
 
@@ -137,6 +145,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it turns a lockout raised anywhere into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stalker_guide.urls"
@@ -185,6 +195,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Axes first: it refuses a locked-out sign-in before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in (
@@ -226,6 +242,17 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Admin sign-in throttling (django-axes). After AXES_FAILURE_LIMIT failed
+# sign-ins for one user name from one address, that pair is refused, even
+# with the right password, for AXES_COOLOFF_MINUTES. Keying on the pair lets
+# an editor elsewhere still sign in while someone guesses their password.
+# Attempts live in the database, so every app server sees the same count.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "films.admin.lockout_response"
 
 # Scripts only from our origin or with the per-response nonce; no inline styles
 # or scripts, no plugins, no framing.

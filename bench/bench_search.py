@@ -1,0 +1,319 @@
+"""Search benchmark (PostgreSQL): the search view against naive ``icontains``.
+
+Builds a throwaway database with about 10,000 films and 300,000 scenes, runs
+twenty representative queries through the search view (the visitor has set
+"seen everything" for 200 films, so their scenes are searched too), then the
+same queries through the same view with the naive engine (``icontains`` on
+every searched field — what SQLite uses), and prints the median and
+95th-percentile latency of each and their ratio. Figures only: nothing here
+is asserted.
+
+    make bench            # runs every bench/*.py
+    .venv/bin/python bench/bench_search.py --films 2000   # a quicker look
+"""
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "stalker_guide_bench_search"
+ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+QUERIES = [
+    "stalker",
+    "Сталкер",
+    "tarkovsky",
+    "tarkovksy",
+    "meat grinder",
+    "solaris ocean",
+    "lighthouse",
+    "memory",
+    "the zone",
+    '"winter journey"',
+    "mirror -war",
+    "faith doubt",
+    "railway station",
+    "burning house",
+    "rain",
+    "grandmother letter",
+    "Nostalghia",
+    "monk bell",
+    "silence",
+    "river crossing",
+]
+
+WORDS = [
+    "river",
+    "house",
+    "rain",
+    "winter",
+    "summer",
+    "station",
+    "railway",
+    "letter",
+    "mother",
+    "father",
+    "child",
+    "forest",
+    "field",
+    "fire",
+    "water",
+    "bell",
+    "monk",
+    "icon",
+    "painter",
+    "soldier",
+    "war",
+    "village",
+    "city",
+    "lighthouse",
+    "ocean",
+    "island",
+    "journey",
+    "silence",
+    "memory",
+    "dream",
+    "mirror",
+    "room",
+    "zone",
+    "wish",
+    "faith",
+    "doubt",
+    "grandmother",
+    "brother",
+    "sister",
+    "doctor",
+    "teacher",
+    "poet",
+    "writer",
+    "music",
+    "burning",
+    "storm",
+    "snow",
+    "garden",
+    "road",
+    "bridge",
+    "market",
+    "church",
+    "kitchen",
+    "table",
+    "window",
+]
+FIRST = "Anna Boris Clara Dmitri Elena Fyodor Galina Ivan Katya Lev Maria Nikolai Olga Pavel".split()  # noqa: SIM905
+LAST = "Orlov Petrova Sokolov Volkova Ivanov Smirnova Kuznetsov Popova Lebedev Kozlova".split()  # noqa: SIM905
+
+
+def vocabulary(rng, size=4000):
+    """Made-up words, so that text has a natural language's long tail."""
+    syllables = "ka lo mi ne ru sa te vo zi da fe gu ho ja ly po ri su ta we".split()  # noqa: SIM905
+    words = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def sentence(rng, n, filler=None):
+    """``n`` words: a Zipf-like draw from the filler vocabulary, with about
+    one word in twenty from the film vocabulary that the queries use."""
+    if filler is None:
+        return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+    words = [
+        rng.choice(WORDS)
+        if rng.random() < 0.05
+        else filler[min(int(rng.paretovariate(1.1)) - 1, len(filler) - 1)]
+        for _ in range(n)
+    ]
+    return " ".join(words).capitalize() + "."
+
+
+def psql(sql):
+    subprocess.run(
+        ["psql", ADMIN_URL, "-q", "-c", sql], check=True, capture_output=True
+    )
+
+
+def build(films, scenes_per_film, seed):
+    from django.core.management import call_command
+    from django.db import connection
+
+    from films.models import Character, Film, Person, Theme
+
+    rng = random.Random(seed)
+    filler = vocabulary(rng)
+    rng.shuffle(filler)
+    call_command("migrate", verbosity=0)
+    Theme.objects.bulk_create(
+        Theme(name=w.title(), slug=w, description=sentence(rng, 20)) for w in WORDS[:40]
+    )
+    Person.objects.bulk_create(
+        Person(name=f"{f} {last}", slug=f"{f}-{last}-{i}".lower())
+        for i, (f, last) in enumerate(
+            (rng.choice(FIRST), rng.choice(LAST)) for _ in range(5000)
+        )
+    )
+    Person.objects.create(name="Andrei Tarkovsky", slug="andrei-tarkovsky")
+    Film.objects.bulk_create(
+        (
+            Film(
+                title=f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {n}",
+                original_title="Сталкер" if n == 7 else "",
+                slug=f"film-{n}",
+                year=1920 + n % 100,
+                runtime=60 + scenes_per_film * 4,
+                premise=sentence(rng, 60, filler),
+                status="published",
+            )
+            for n in range(films)
+        ),
+        batch_size=2000,
+    )
+    film_ids = list(Film.objects.values_list("id", flat=True))
+    Character.objects.bulk_create(
+        (
+            Character(
+                film_id=film_id,
+                name=f"{rng.choice(FIRST)} the {rng.choice(WORDS)}",
+                slug=f"c{k}",
+                description=sentence(rng, 25, filler),
+                reveals_at=None if k else timedelta(minutes=10),
+            )
+            for film_id in film_ids
+            for k in range(3)
+        ),
+        batch_size=5000,
+    )
+    # Scenes through COPY: 300,000 rows in seconds rather than minutes.
+    columns = (
+        "film_id, slug, screen_position, story_position, starts_at, ends_at, "
+        "story_label, title, summary, location"
+    )
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor() as raw,
+        raw.copy(f"COPY films_scene ({columns}) FROM STDIN") as copy,
+    ):
+        for film_id in film_ids:
+            for p in range(1, scenes_per_film + 1):
+                copy.write_row(
+                    (
+                        film_id,
+                        f"scene-{p}",
+                        p,
+                        p,
+                        timedelta(minutes=(p - 1) * 4),
+                        timedelta(minutes=p * 4),
+                        "",
+                        f"The {rng.choice(WORDS)} {rng.choice(WORDS)}",
+                        sentence(rng, 45, filler),
+                        rng.choice(WORDS).title(),
+                    )
+                )
+    with connection.cursor() as cursor:
+        # As autovacuum would on a live site: flush GIN pending lists, analyse.
+        cursor.execute("VACUUM ANALYZE")
+    return film_ids
+
+
+def timed(fn, rounds):
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def percentile(samples, p):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--films", type=int, default=10_000)
+    parser.add_argument("--scenes-per-film", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1979)
+    args = parser.parse_args()
+
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    psql(f"CREATE DATABASE {DB_NAME}")
+    os.environ.update(
+        DEBUG="true",  # static files without collectstatic; queries are not logged by the test client
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB_NAME}?pool=false",
+        DJANGO_SETTINGS_MODULE="stalker_guide.settings",
+    )
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    try:
+        started = time.perf_counter()
+        film_ids = build(args.films, args.scenes_per_film, args.seed)
+        from films.models import Scene
+
+        print(
+            f"search benchmark: {len(film_ids):,} films, {Scene.objects.count():,} scenes "
+            f"(built in {time.perf_counter() - started:.0f} s), {len(QUERIES)} queries "
+            f"x {args.rounds} rounds, PostgreSQL {connection.pg_version // 10000}"
+        )
+        client = Client()
+        for n in range(200):
+            client.cookies[f"seen_film-{n}"] = "all"
+        from films import search
+
+        def through_view(query):
+            response = client.get("/search/", {"q": query})
+            assert response.status_code == 200
+
+        def measure():
+            for query in QUERIES:  # warm caches first
+                through_view(query)
+            samples = []
+            for query in QUERIES:
+                samples += timed(lambda q=query: through_view(q), args.rounds)
+            return samples
+
+        view = measure()
+        # The same view with the engine that SQLite uses: icontains on every
+        # searched field, within the same horizons, ordered names first.
+        full_text = search.ENGINES.pop("postgresql")
+        try:
+            simple = measure()
+        finally:
+            search.ENGINES["postgresql"] = full_text
+        rows = [
+            ("search view, full text + trigram", view),
+            ("search view, naive icontains", simple),
+        ]
+        for label, samples in rows:
+            print(
+                f"  {label:34s} median {statistics.median(samples):7.1f} ms   "
+                f"p95 {percentile(samples, 95):7.1f} ms"
+            )
+        print(
+            f"  ratio (icontains / full text): median "
+            f"{statistics.median(simple) / statistics.median(view):.1f}x, "
+            f"p95 {percentile(simple, 95) / percentile(view, 95):.1f}x"
+        )
+    finally:
+        connection.close()
+        if not os.environ.get("BENCH_KEEP"):
+            psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+
+if __name__ == "__main__":
+    main()

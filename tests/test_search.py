@@ -1,0 +1,267 @@
+"""Search: finds films, people, characters, themes and scenes — never past
+the visitor's horizon; bad input always gets a sensible page."""
+
+import re
+
+import pytest
+from django.db import connection
+
+from films.models import Film
+from films.search import stored_document
+from tests.factories import build_guide, make_film
+
+pytestmark = pytest.mark.django_db
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="full-text ranking, typo tolerance and GIN indexes are PostgreSQL features",
+)
+
+
+def hits(response):
+    return re.findall(r'class="hit-title" href="([^"]+)">([^<]+)</a>', response.text)
+
+
+def hit_urls(response):
+    return [url for url, _ in hits(response)]
+
+
+@pytest.fixture
+def guide():
+    film = build_guide(slug="stalker-1979", title="Stalker", original_title="Сталкер")
+    film.scenes.filter(screen_position=4).update(
+        title="The Meat Grinder",
+        summary="A long pipe the guide calls the meat grinder.",
+    )
+    return film
+
+
+def test_a_title_finds_its_film(client, guide):
+    response = client.get("/search/", {"q": "Stalker"})
+    assert response.status_code == 200
+    assert "/films/stalker-1979/" in hit_urls(response)
+
+
+def test_a_cyrillic_original_title_finds_its_film(client, guide):
+    assert "/films/stalker-1979/" in hit_urls(client.get("/search/", {"q": "Сталкер"}))
+
+
+def test_people_characters_and_themes_are_found(client, guide):
+    assert "/people/the-director/" in hit_urls(
+        client.get("/search/", {"q": "Director"})
+    )
+    assert "/films/stalker-1979/characters/hero/" in hit_urls(
+        client.get("/search/", {"q": "Hero"})
+    )
+    assert "/themes/memory/" in hit_urls(client.get("/search/", {"q": "memory"}))
+
+
+def test_a_hidden_scenes_words_are_not_found_at_horizon_none(client, guide):
+    response = client.get("/search/", {"q": "meat grinder"})
+    assert hits(response) == []
+    assert "Meat Grinder" not in response.text.split("<main")[1].replace(
+        'value="meat grinder"', ""
+    ).replace("for “meat grinder”", "")
+    assert "pipe the guide calls" not in response.text
+
+
+def test_a_hidden_scene_is_found_once_the_horizon_passes_it(client, guide):
+    client.cookies["seen_stalker-1979"] = "0:14"
+    assert hits(client.get("/search/", {"q": "meat grinder"})) == []
+    client.cookies["seen_stalker-1979"] = "0:15"
+    response = client.get("/search/", {"q": "meat grinder"})
+    assert hits(response) == [
+        ("/films/stalker-1979/timeline/#scene-4", "The Meat Grinder")
+    ]
+    snippet = re.search(r'<p class="snippet" data-nosnippet>(.*?)</p>', response.text)
+    assert "<mark>" in snippet.group(1)
+    client.cookies["seen_stalker-1979"] = "all"
+    assert hits(client.get("/search/", {"q": "meat grinder"}))
+
+
+def test_a_character_met_later_is_not_found_before(client, guide):
+    assert hits(client.get("/search/", {"q": "Late Arrival"})) == []
+    assert hits(client.get("/search/", {"q": "LATE-ARRIVAL-SECRET"})) == []
+    client.cookies["seen_stalker-1979"] = "0:10"
+    assert "/films/stalker-1979/characters/late-arrival/" in hit_urls(
+        client.get("/search/", {"q": "Late Arrival"})
+    )
+
+
+def test_texts_that_search_does_not_cover_are_never_found(client, guide):
+    client.cookies["seen_stalker-1979"] = "all"
+    for secret in ["ENDING-SECRET", "PLOT-2-SECRET", "HERO-BEAT-3-SECRET"]:
+        assert hits(client.get("/search/", {"q": secret})) == [], secret
+
+
+def test_draft_films_are_not_found(client):
+    make_film(slug="secret-2001", title="Secretive Draft", status=Film.Status.DRAFT)
+    assert hits(client.get("/search/", {"q": "Secretive"})) == []
+
+
+def test_an_empty_query_prompts_instead_of_listing_everything(client, guide):
+    response = client.get("/search/", {"q": "   "})
+    assert response.status_code == 200
+    assert hits(response) == []
+    assert "Type a title, a name, a character, a theme" in response.text
+
+
+def test_one_character_asks_for_more(client, guide):
+    response = client.get("/search/", {"q": "s"})
+    assert response.status_code == 200
+    assert "Type at least 2 characters to search." in response.text
+    assert hits(response) == []
+
+
+def test_a_huge_query_is_cut_with_a_message(client, guide):
+    response = client.get("/search/", {"q": "Stalker " + "x" * 10_000})
+    assert response.status_code == 200
+    assert "Your search was 10,008 characters long; only the first 200 were used." in (
+        response.text
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"the hero',
+        "stalker -memory",
+        "stalker OR memory",
+        "& | ! ( ) :* <-> \\",
+        "'; DROP TABLE films_film; --",
+        "1=1 OR 'a'='a'",
+        "%_%",
+        "Сталкер stalker スタルカー",
+        "<script>alert(1)</script>",
+        "\x00\x01",
+    ],
+)
+def test_awkward_input_gets_a_page_never_an_error(client, guide, query):
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.text
+    assert Film.objects.filter(slug="stalker-1979").exists()
+
+
+def test_a_bad_kind_or_page_gets_a_message(client, guide):
+    response = client.get(
+        "/search/", {"q": "Stalker", "kind": "passwords", "page": "-3"}
+    )
+    assert response.status_code == 200
+    assert "is not a kind of result; showing all kinds." in response.text
+    assert "is not a page number; showing page 1." in response.text
+
+
+def test_editor_text_in_a_snippet_is_escaped(client):
+    build_guide(
+        slug="xss-2000", title="Xss", premise="Tarkovsky <img src=x onerror=alert(1)>"
+    )
+    response = client.get("/search/", {"q": "Tarkovsky"})
+    assert "<img src=x" not in response.text
+    assert "&lt;img src=x" in response.text or hits(response)
+
+
+def test_one_kind_is_paginated(client):
+    for n in range(25):
+        make_film(slug=f"zone-{n:02d}-2000", title=f"Zone {n:02d}")
+    first = client.get("/search/", {"q": "Zone", "kind": "films"})
+    assert len(hits(first)) == 20
+    assert 'rel="next" href="?q=Zone&amp;kind=films&amp;page=2"' in first.text
+    second = client.get("/search/", {"q": "Zone", "kind": "films", "page": "2"})
+    assert len(hits(second)) == 5
+    assert not set(hit_urls(first)) & set(hit_urls(second))
+
+
+def test_the_query_count_is_constant_in_the_number_of_results(client):
+    from django.test.utils import CaptureQueriesContext
+
+    build_guide(slug="one-2000", title="Memory One")
+    client.cookies["seen_one-2000"] = "all"
+    with CaptureQueriesContext(connection) as few:
+        client.get("/search/", {"q": "memory"})
+    for n in range(15):
+        build_guide(slug=f"more-{n}-2000", title=f"Memory {n}")
+        client.cookies[f"seen_more-{n}-2000"] = "all"
+    with CaptureQueriesContext(connection) as many:
+        response = client.get("/search/", {"q": "memory"})
+    assert len(hits(response)) == 6  # five films (of 16), one theme
+    assert "More films" in response.text
+    # One query for the visitor's films, then per kind one for the ranked page
+    # and, on PostgreSQL, one for that page's headlines (or, when no word
+    # matched, one by similarity of names).
+    assert len(many) == len(few) <= 11
+
+
+def test_every_page_has_a_search_box(client, guide):
+    for url in ["/", "/films/", "/films/stalker-1979/", "/people/the-director/"]:
+        assert 'role="search"' in client.get(url).text
+
+
+# --- PostgreSQL only ------------------------------------------------------------------
+
+
+@postgres_only
+def test_a_title_match_ranks_above_a_scene_text_match(client):
+    scene_film = build_guide(slug="other-2000", title="Other")
+    scene_film.scenes.filter(screen_position=1).update(
+        summary="A harvest of solaris ocean."
+    )
+    build_guide(
+        slug="solaris-1972", title="Solaris", premise="A station above an ocean."
+    )
+    client.cookies["seen_other-2000"] = "all"
+    response = client.get("/search/", {"q": "solaris ocean"})
+    urls = hit_urls(response)
+    assert urls.index("/films/solaris-1972/") < urls.index(
+        "/films/other-2000/timeline/#scene-1"
+    )
+
+
+@postgres_only
+def test_a_misspelt_name_finds_the_person(client):
+    from tests.factories import make_credit, make_person
+
+    film = make_film(slug="stalker-1979", title="Stalker")
+    make_credit(film, make_person("andrei-tarkovsky", name="Andrei Tarkovsky"))
+    response = client.get("/search/", {"q": "tarkovksy"})
+    assert "/people/andrei-tarkovsky/" in hit_urls(response)
+
+
+@postgres_only
+def test_the_full_text_search_uses_the_gin_index():
+    # Premises of a realistic length (about 60 words), so that the table is
+    # as large on disk as a real catalogue of this size.
+    filler = " ".join(["Brothers and strangers cross the winter country"] * 8)
+    films = [
+        Film(
+            title=f"Film number {n}",
+            slug=f"film-number-{n}",
+            year=1950 + n % 70,
+            runtime=90,
+            premise=(
+                f"A story about lighthouse keeper {n} and the sea. "
+                if n % 500 == 0
+                else f"An ordinary premise number {n} about families and cities. "
+            )
+            + filler,
+            status=Film.Status.PUBLISHED,
+        )
+        for n in range(4000)
+    ]
+    Film.objects.bulk_create(films, batch_size=1000)
+    with connection.cursor() as cursor:
+        # What autovacuum does on a live site: move GIN's pending entries
+        # into the index proper, then gather statistics.
+        cursor.execute("SELECT gin_clean_pending_list('films_films_fts')")
+        cursor.execute("ANALYZE films_film")
+    from django.contrib.postgres.search import SearchQuery
+
+    from films.search import CONFIG
+
+    query = SearchQuery("lighthouse", search_type="websearch", config=CONFIG)
+    found = Film.objects.annotate(document=stored_document("films")).filter(
+        document=query
+    )
+    plan = found.explain()
+    assert "films_films_fts" in plan, plan
+    assert found.count() == 8
