@@ -75,28 +75,31 @@ def hidden_summary(url, reveal_points, film, one, many):
     return placeholder(url, points[0], film, what)
 
 
-def horizon_options(film, starts):
-    """The picker's choices: nothing, each scene's start, everything.
+def horizon_options(film, starts, horizon):
+    """The picker's choices: nothing, each scene's start, everything — and the
+    visitor's own time, where it falls between two of them.
 
     Scenes are named by number and time only — their titles may be spoilers.
     Films without scenes get a choice every quarter of an hour.
     """
-    options = [(NONE, "Nothing yet — no spoilers")]
     if starts:
-        options += [
-            (format_timecode(at), f"Scene {position}, from {format_timecode(at)}")
+        points = [
+            (at, f"Scene {position}, from {format_timecode(at)}")
             for position, at in starts
         ]
     else:
-        options += [
-            (
-                format_timecode(timedelta(minutes=m)),
-                format_timecode(timedelta(minutes=m)),
-            )
+        points = [
+            (timedelta(minutes=m), format_timecode(timedelta(minutes=m)))
             for m in range(15, film.runtime, 15)
         ]
-    options.append((ALL, "The whole film — show everything"))
-    return options
+    if horizon.kind == "time" and horizon.at not in {at for at, _ in points}:
+        points.append((horizon.at, f"{format_timecode(horizon.at)} (your choice)"))
+        points.sort(key=lambda point: point[0])
+    return [
+        (NONE, "Nothing yet — no spoilers"),
+        *((format_timecode(at), label) for at, label in points),
+        (ALL, "The whole film — show everything"),
+    ]
 
 
 def load_film(request, slug, queryset=None):
@@ -123,7 +126,7 @@ def render_film_page(request, film, choice, template, context, *, section):
         "film": film,
         "horizon": horizon,
         "horizon_label": horizon_label(horizon),
-        "horizon_options": horizon_options(film, starts),
+        "horizon_options": horizon_options(film, starts, horizon),
         "horizon_value": str(horizon),
         "horizon_message": choice.message,
         "page_url": page_url,

@@ -75,6 +75,16 @@ def test_the_control_shows_the_current_choice(client):
     assert 'aria-current="true">No spoilers</a>' in response.text
 
 
+def test_the_picker_keeps_a_time_between_two_scenes(client):
+    film = build_guide()
+    html = client.get(f"/films/{film.slug}/timeline/?seen=0:07").text
+    assert (
+        '<option value="0:05">Scene 2, from 0:05</option>\n        \n'
+        '        <option value="0:07" selected>0:07 (your choice)</option>'
+    ) in html
+    assert html.count(" selected>") == 1
+
+
 def test_the_picker_names_scenes_by_number_and_time_only(client):
     film = build_guide()
     response = client.get(f"/films/{film.slug}/")
