@@ -205,40 +205,43 @@ def _postgres(kind, query, rows, offset, limit):
     search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
     doc = stored_document(kind)
     matched = rows.annotate(document=doc).filter(document=search_query)
-    ids = _ranked_ids(matched, SearchRank(doc, search_query), offset, limit)
+    page = ranked_page(kind, matched, SearchRank(doc, search_query), search_query)
+    found = list(page[offset : offset + limit])
     name_field = NAME_FIELDS.get(kind)
-    if not ids and name_field and (offset == 0 or not matched.exists()):
+    if not found and name_field and (offset == 0 or not matched.exists()):
         # No word matched: perhaps a misspelling. Word similarity finds
         # "tarkovksy" in "Andrei Tarkovsky" (trigram GIN index).
         similar = rows.filter(**{f"{name_field}__trigram_word_similar": query})
-        ids = _ranked_ids(
-            similar, TrigramWordSimilarity(query, name_field), offset, limit
-        )
-    if not ids:
-        return []
-    # Headlines only for the rows on this page: ts_headline re-reads the text,
-    # the costly part of a search. (A single query with the ranking in a
-    # subquery measured several times slower: the planner reads every row.)
-    found = rows.filter(pk__in=ids).annotate(
-        headline=SearchHeadline(
-            SNIPPET_FIELDS[kind],
-            search_query,
-            config=CONFIG,
-            start_sel=START,
-            stop_sel=STOP,
-            max_words=SNIPPET_WORDS,
-            min_words=12,
-            max_fragments=2,
-            fragment_delimiter=" … ",
+        rank = TrigramWordSimilarity(query, name_field)
+        page = ranked_page(kind, similar, rank, search_query)
+        found = list(page[offset : offset + limit])
+    return [(row, _marked(row.headline)) for row in found]
+
+
+def ranked_page(kind, rows, rank, search_query):
+    """``rows`` best first, each with a highlighted headline.
+
+    ``ts_headline`` re-reads a row's text — the costly part of a search — but
+    PostgreSQL evaluates it above the sort, so once a LIMIT is applied it runs
+    for the rows on the page only (``tests/test_search.py`` checks the plan).
+    """
+    return (
+        rows.annotate(rank=rank)
+        .order_by("-rank", "pk")
+        .annotate(
+            headline=SearchHeadline(
+                SNIPPET_FIELDS[kind],
+                search_query,
+                config=CONFIG,
+                start_sel=START,
+                stop_sel=STOP,
+                max_words=SNIPPET_WORDS,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            )
         )
     )
-    by_id = {row.pk: row for row in found}
-    return [(by_id[pk], _marked(by_id[pk].headline)) for pk in ids]
-
-
-def _ranked_ids(rows, rank, offset, limit):
-    ranked = rows.annotate(rank=rank).order_by("-rank", "pk")
-    return list(ranked.values_list("pk", flat=True)[offset : offset + limit])
 
 
 def _marked(text):
@@ -349,4 +352,4 @@ def horizons_from_cookies(request):
     if not wanted:
         return {}
     films = Film.objects.published().filter(slug__in=list(wanted)[:500])
-    return {film.id: wanted[film.slug] for film in films.only("id", "slug")}
+    return {pk: wanted[slug] for pk, slug in films.values_list("id", "slug")}
