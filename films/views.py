@@ -155,6 +155,19 @@ def horizon_label(horizon):
     return f"up to {format_timecode(horizon.at)}"
 
 
+def page_number(request, messages, last=None):
+    """``?page=`` as a number from 1 (to ``last``); 1, with a message, if bad."""
+    raw = request.GET.get("page", "1")
+    try:
+        number = int(raw)
+    except ValueError:
+        number = 0
+    if number < 1 or (last is not None and number > last):
+        messages.append(f"“{raw[:20]}” is not a page number; showing page 1.")
+        return 1
+    return number
+
+
 # --- Site pages ---------------------------------------------------------------
 
 
@@ -170,15 +183,8 @@ def catalogue(request):
     queryset = Film.objects.published().for_list().order_by("title", "year")
     film_filter = FilmFilter(request.GET or None, queryset=queryset)
     paginator = Paginator(film_filter.qs, PAGE_SIZE)
-    raw_page = request.GET.get("page", "1")
     messages = []
-    try:
-        number = int(raw_page)
-        if number < 1:
-            raise ValueError
-    except ValueError:
-        messages.append(f"“{raw_page[:20]}” is not a page number; showing page 1.")
-        number = 1
+    number = page_number(request, messages)
     if number > paginator.num_pages:
         messages.append(
             f"There is no page {number}; showing the last page, {paginator.num_pages}."
@@ -566,14 +572,7 @@ def search_page(request):
     if kind is not None and kind not in search.KINDS:
         messages.append(f"“{kind[:20]}” is not a kind of result; showing all kinds.")
         kind = None
-    raw_page = request.GET.get("page", "1")
-    try:
-        page = int(raw_page)
-        if not 1 <= page <= 1000:
-            raise ValueError
-    except ValueError:
-        messages.append(f"“{raw_page[:20]}” is not a page number; showing page 1.")
-        page = 1
+    page = page_number(request, messages, last=1000)
     groups = (
         search.search(
             query, search.horizons_from_cookies(request), kind=kind, page=page
