@@ -65,7 +65,7 @@ migrate: setup
 	$(PY) manage.py migrate --verbosity 0
 
 load: setup
-	$(PY) manage.py loaddata --verbosity 1 $(sort $(wildcard fixtures/*.json))
+	$(PY) manage.py load_guides
 
 lint: setup
 	$(VENV)/bin/ruff check .

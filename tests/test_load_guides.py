@@ -1028,3 +1028,14 @@ def test_every_shipped_guide_loads_and_loads_again_unchanged():
 
     assert "Nothing to change" in load()
     assert database_state() == before
+
+
+def test_an_unmigrated_database_gets_a_clear_message(monkeypatch):
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    monkeypatch.setattr(connection.introspection, "table_names", lambda *a, **k: [])
+    with pytest.raises(
+        CommandError, match=r"has no guide tables yet: run `manage\.py migrate` first"
+    ):
+        call_command("load_guides", verbosity=0)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from films.guide_files import (
     BATCH_SIZE,
@@ -42,6 +42,7 @@ from films.guide_files import (
     LoadFailed,
     show_key,
 )
+from films.models import Film
 
 SUFFIXES = (".json", ".jsonl")
 
@@ -91,6 +92,11 @@ class Command(BaseCommand):
         if verbosity >= 2:
             for path in files:
                 self.stdout.write(f"Reading {path}")
+        if Film._meta.db_table not in connections[database].introspection.table_names():
+            raise CommandError(
+                f"The database “{database}” has no guide tables yet: run "
+                "`manage.py migrate` first."
+            )
         progress = Progress(self.stderr, enabled=verbosity >= 1)
         loader = Loader(
             using=database,
