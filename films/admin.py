@@ -467,25 +467,29 @@ class CharacterInline(GuideInline, admin.TabularInline):
     show_change_link = True  # the character's page holds their arc (beats)
 
 
+# A scene's fields as editors see them, in the film's inline and on its own page.
+SCENE_FIELDS = [
+    "screen_position",
+    "starts_at",
+    "ends_at",
+    "story_position",
+    "story_label",
+    "title",
+    "slug",
+    "summary",
+    "location",
+    "characters",
+    "themes",
+]
+
+
 class SceneInline(GuideInline, admin.TabularInline):
     """Scenes in screen order; renumber freely, swaps included, in one save."""
 
     model = Scene
     form = PositionsCheckedBySetForm
     formset = SceneFormSet
-    fields = [
-        "screen_position",
-        "starts_at",
-        "ends_at",
-        "story_position",
-        "story_label",
-        "title",
-        "slug",
-        "summary",
-        "location",
-        "characters",
-        "themes",
-    ]
+    fields = SCENE_FIELDS
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["themes"]
     ordering = ["screen_position"]
@@ -1019,20 +1023,7 @@ class SceneAdminForm(forms.ModelForm):
 
     class Meta:
         model = Scene
-        fields = [
-            "film",
-            "screen_position",
-            "starts_at",
-            "ends_at",
-            "story_position",
-            "story_label",
-            "title",
-            "slug",
-            "summary",
-            "location",
-            "characters",
-            "themes",
-        ]
+        fields = ["film", *SCENE_FIELDS]
 
     def clean(self):
         cleaned = super().clean()
