@@ -66,6 +66,13 @@ def placeholder(url, at, film, what):
     return {"what": what, "label": format_timecode(at), "url": seen_url(url, at)}
 
 
+def unless_revealed(horizon, reveals_at, url, film, what):
+    """None if the horizon reveals ``reveals_at``; its placeholder otherwise."""
+    if horizon.reveals(reveals_at):
+        return None
+    return placeholder(url, reveals_at, film, what)
+
+
 def hidden_summary(url, reveal_points, film, one, many):
     """One placeholder for several hidden items, pointing at the next one."""
     points = sorted(p for p in reveal_points if p is not None)
@@ -440,12 +447,10 @@ def film_themes(request, slug):
     )
     for index, analysis in enumerate(analyses):
         analysis.colour = index % THEME_COLOURS
-        analysis.visible = horizon.reveals(analysis.reveals_at)
-        analysis.hidden = (
-            None
-            if analysis.visible
-            else placeholder(url, analysis.reveals_at, film, "The analysis")
+        analysis.hidden = unless_revealed(
+            horizon, analysis.reveals_at, url, film, "The analysis"
         )
+        analysis.visible = analysis.hidden is None
         analysis.carried_by = [
             s for s in scenes if analysis.theme_id in {t.id for t in s.themes.all()}
         ]
@@ -463,18 +468,15 @@ def ending(request, slug):
     film = load_film(request, slug)
     choice = horizon_for(request, film)
     url = reverse("films:ending", args=[film.slug])
-    shown = choice.horizon.reveals(film.ending_reveals_at)
+    hidden = unless_revealed(
+        choice.horizon, film.ending_reveals_at, url, film, "The ending explained"
+    )
     return render_film_page(
         request,
         film,
         choice,
         "films/ending.html",
-        {
-            "ending_shown": shown,
-            "ending_hidden": None
-            if shown
-            else placeholder(url, None, film, "The ending explained"),
-        },
+        {"ending_shown": hidden is None, "ending_hidden": hidden},
         section="ending",
     )
 
@@ -527,14 +529,11 @@ def theme_detail(request, slug):
     for analysis in analyses:
         film = analysis.film
         horizon = horizons[film.id]
-        analysis.horizon = horizon
-        analysis.visible = horizon.reveals(analysis.reveals_at)
         url = reverse("films:themes", args=[film.slug])
-        analysis.hidden = (
-            None
-            if analysis.visible
-            else placeholder(url, analysis.reveals_at, film, f"Its analysis in {film}")
+        analysis.hidden = unless_revealed(
+            horizon, analysis.reveals_at, url, film, f"Its analysis in {film}"
         )
+        analysis.visible = analysis.hidden is None
         analysis.carried_by = [s for s in scenes if s.film_id == film.id]
     return render(
         request,
