@@ -13,6 +13,7 @@ export → load into an empty database → export gives the same bytes.
 import difflib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -85,10 +86,16 @@ class Command(BaseCommand):
             elif output:
                 self._export_to_file(Path(output), slugs, database, lines)
             else:
-                self._export(
-                    GuideWriter(_Unended(self.stdout), lines=lines), slugs, database
-                )
-                self.stdout.flush()
+                try:
+                    self._export(
+                        GuideWriter(_Unended(self.stdout), lines=lines), slugs, database
+                    )
+                    self.stdout.flush()
+                except BrokenPipeError:
+                    # The reader went away (``| head``): stop quietly, as a
+                    # shell tool would, and keep Python from complaining at exit.
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                    return
         if verbosity and (output or dry_run):
             films = len(set(slugs)) if slugs else Film.objects.using(database).count()
             what = (
