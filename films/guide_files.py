@@ -22,6 +22,7 @@ the same format in a fixed order and layout, so exports diff cleanly and
 export → load → export is byte-identical.
 """
 
+import datetime
 import json
 import math
 import operator
@@ -1444,6 +1445,11 @@ def dump_object(obj, m2m=None):
             )
         else:
             value = field_.value_from_object(obj)
+            if isinstance(value, datetime.datetime):
+                # A file holds milliseconds. Cut the rest here, so that a time
+                # such as 12:00:00.000456 is written as it will read back
+                # (12:00:00), not as "12:00:00.000" the first time only.
+                value = value.replace(microsecond=value.microsecond // 1000 * 1000)
             fields[field_.name] = (
                 value if is_protected_type(value) else field_.value_to_string(obj)
             )

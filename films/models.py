@@ -359,6 +359,14 @@ class Film(GuideModel):
                 condition=Q(status="published"),
                 name="film_published_idx",
             ),
+            # Search asks the opposite for thousands of matches at once ("is
+            # this row's film unpublished?"); drafts are few, so this index is
+            # tiny and the check costs almost nothing.
+            models.Index(
+                fields=["id"],
+                condition=~Q(status="published"),
+                name="film_unpublished_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -4,9 +4,9 @@ the visitor's horizon.
 PostgreSQL: full-text search over weighted ``tsvector`` expressions (titles and
 names above premises and descriptions above scene text), each backed by a
 stored generated column with a GIN index that migration 0003 builds from the
-very same expressions,
-plus ``pg_trgm`` similarity on names so that a misspelt "tarkovksy" still finds
-its man. Headlines are computed only for the results on the page shown.
+very same expressions; when no word matches anything, ``pg_trgm`` similarity on
+names, so that a misspelt "tarkovksy" still finds its man. One SQL statement
+answers a search; headlines are computed only for the results on the page.
 
 SQLite (the embedded default): the same interface with ``icontains`` and
 snippets cut in Python — no ranking beyond "name before text", no typo
@@ -19,20 +19,13 @@ one). Hidden rows are filtered out in the database, so their text is never
 loaded, matched or shown.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import (
-    SearchHeadline,
-    SearchQuery,
-    SearchRank,
-    SearchVector,
-    SearchVectorField,
-    TrigramWordSimilarity,
-)
+from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import Case, Exists, OuterRef, Q, Value, When
-from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -100,16 +93,29 @@ def document(kind):
     return vector(*DOCUMENTS[kind][1])
 
 
-def stored_document(kind):
-    """The stored, indexed ``search_document`` column of ``kind``'s table.
+@dataclass(frozen=True)
+class FilmRef:
+    """What a hit shows of its film; never spoiler-bearing."""
 
-    Migration 0003 adds it on PostgreSQL as a generated column computed from
-    :func:`document`; reading it avoids parsing every match's text again.
-    """
-    table = DOCUMENTS[kind][0]._meta.db_table
-    # The table name is our own model's, never input.
-    column = f'"{table}"."search_document"'
-    return RawSQL(column, (), output_field=SearchVectorField())  # noqa: S611
+    slug: str
+    title: str
+    year: int
+    original_title: str
+
+    @classmethod
+    def of(cls, film):
+        return cls(film.slug, film.title, film.year, film.original_title)
+
+
+@dataclass
+class Found:
+    """One result as an engine returns it, before it becomes a :class:`Hit`."""
+
+    kind: str
+    title: str
+    slug: str
+    film: FilmRef | None  # its film (a film's own); none for a person or theme
+    snippet: str  # safe HTML
 
 
 @dataclass
@@ -117,7 +123,7 @@ class Hit:
     kind: str
     title: str
     url: str
-    context: str  # e.g. "Stalker (1979) · 1:25" — never spoiler-bearing
+    context: str  # e.g. "Stalker (1979) · Сталкер" — never spoiler-bearing
     snippet: str  # safe HTML
 
 
@@ -145,6 +151,227 @@ def clean_query(raw):
     if len(query) < MIN_LENGTH:
         return "", f"Type at least {MIN_LENGTH} characters to search."
     return query, ""
+
+
+def search(raw_query, horizons, *, kind=None, page=1):
+    """Run a search; return the groups to show (one group if ``kind`` is set).
+
+    ``horizons`` maps a published film's id to the visitor's horizon for it,
+    as :func:`horizons_from_cookies` gives it; films not in it are at ``none``.
+    """
+    query, _ = clean_query(raw_query)
+    if not query:
+        return []
+    kinds = [kind] if kind else list(KINDS)
+    limit = PAGE_SIZE if kind else PER_KIND
+    offset = (page - 1) * limit if kind else 0
+    horizons = {film_id: h for film_id, h in horizons.items() if not h.is_none}
+    engine = ENGINES.get(connection.vendor, _fallback)
+    # One more row than shown says whether there is more.
+    found = engine(kinds, query, horizons, offset, limit + 1)
+    return [
+        Group(
+            kind=name,
+            label=KINDS[name],
+            hits=[_hit(row) for row in found.get(name, [])[:limit]],
+            has_more=len(found.get(name, [])) > limit,
+        )
+        for name in kinds
+    ]
+
+
+# --- PostgreSQL ------------------------------------------------------------------
+#
+# One statement answers a whole search. For each kind: the visible rows whose
+# stored vector matches (GIN index), ranked and cut to the page; then, for the
+# page's rows only, what a hit shows and its headline. One round trip and one
+# plan: with one or two ORM queries a kind, a search spent more time building
+# queries, planning them and on the wire than finding rows. When nothing
+# matched at all, a second statement looks for names like the query (trigram
+# GIN index). What the visitor typed and their horizons are parameters, never
+# part of the SQL text.
+
+TSQUERY = "websearch_to_tsquery(%(config)s::regconfig, %(query)s)"
+
+# Which rows of each kind a visitor may find; ``t`` is the kind's table.
+#
+# The visitor's horizons arrive as arrays: ``film_ids``, every film they have
+# set one for (published films only: :func:`horizons_from_cookies` checks);
+# ``seen_all``, the films seen to the end; ``partly_ids`` and ``upto``, the
+# others and how far into each. ``{seen_until}`` is true when the row's field
+# is within its film's partial horizon (null, so false, for any other film):
+# a lookup in a short array rather than a subquery per row.
+VISIBLE = {
+    "films": "t.status = 'published'",
+    "people": (
+        "EXISTS (SELECT 1 FROM {credits} c JOIN {films} f ON f.id = c.film_id "
+        "WHERE c.person_id = t.id AND f.status = 'published')"
+    ),
+    "themes": "TRUE",
+    # Spoiler-free characters of every published film; the others only
+    # within the horizon.
+    "characters": (
+        "{published} AND (t.reveals_at IS NULL "
+        "OR t.film_id = ANY(%(seen_all)s::bigint[]) OR {seen_until_reveals_at})"
+    ),
+    # Only scenes of films the visitor has set a horizon for. The film test
+    # comes first so that the planner can combine the film index with the
+    # text index.
+    "scenes": (
+        "t.film_id = ANY(%(film_ids)s::bigint[]) "
+        "AND (t.film_id = ANY(%(seen_all)s::bigint[]) OR {seen_until_starts_at})"
+    ),
+}
+SEEN_UNTIL = (
+    "t.{field} <= (%(upto)s::interval[])"
+    "[array_position(%(partly_ids)s::bigint[], t.film_id)]"
+)
+# Asked as "no unpublished film": an anti-join against the few drafts
+# (film_unpublished_idx), far cheaper than looking up every match's film.
+PUBLISHED = (
+    "NOT EXISTS (SELECT 1 FROM {films} f "
+    "WHERE f.id = t.film_id AND NOT f.status = 'published')"
+)
+# What a hit shows: its title and slug, then its film's slug, title, year and
+# original title (a film's own; nulls for a person or a theme).
+SHOWN = {
+    "films": "t.title, t.slug, t.slug, t.title, t.year, t.original_title",
+    "people": "t.name, t.slug, NULL, NULL, NULL::integer, NULL",
+    "themes": "t.name, t.slug, NULL, NULL, NULL::integer, NULL",
+    "characters": "t.name, t.slug, f.slug, f.title, f.year, f.original_title",
+    "scenes": "t.title, t.slug, f.slug, f.title, f.year, f.original_title",
+}
+
+
+def postgres_statement(kinds, query, horizons, offset, limit, *, similar=False):
+    """A search's SQL statement and its parameters (see :func:`_statement`)."""
+    params = {
+        "config": CONFIG,
+        "query": query,
+        "film_ids": _id_array(horizons),
+        "seen_all": _id_array(i for i, h in horizons.items() if h.is_all),
+        "partly_ids": _id_array(i for i, h in horizons.items() if not h.is_all),
+        "upto": [h.at for h in horizons.values() if not h.is_all],
+        "limit": limit,
+        "offset": offset,
+        "headline": HEADLINE_OPTIONS,
+    }
+    return _statement(tuple(kinds), similar), params
+
+
+def _id_array(ids):
+    """Film ids as one array literal (``{1,2,3}``): quicker to send than a
+    list adapted element by element, and each id is an int, so it is safe."""
+    return "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+
+
+@functools.cache
+def _statement(kinds, similar=False):
+    """The SQL text for ``kinds``: their best matches, or (``similar``) their
+    names most like the query where no word matched. Only our own constants
+    and table names go into it; everything the visitor sends is a parameter."""
+    quote = connection.ops.quote_name
+    tables = {
+        kind: quote(model._meta.db_table) for kind, (model, _) in DOCUMENTS.items()
+    }
+    names = {
+        "films": tables["films"],
+        "credits": quote(Credit._meta.db_table),
+        "published": PUBLISHED.format(films=tables["films"]),
+        "seen_until_reveals_at": SEEN_UNTIL.format(field="reveals_at"),
+        "seen_until_starts_at": SEEN_UNTIL.format(field="starts_at"),
+    }
+    page = "ORDER BY rank DESC, id LIMIT %(limit)s OFFSET %(offset)s"
+    ctes, selects = [], []
+    for kind in kinds:
+        table, visible = tables[kind], VISIBLE[kind].format(**names)
+        matches = f"t.search_document @@ {TSQUERY} AND {visible}"
+        if similar:
+            # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
+            # (``%%>``: word similarity above pg_trgm's threshold, answered by
+            # the trigram index.) Only where no row matches: a page past the
+            # last match stays empty.
+            name = NAME_FIELDS[kind]
+            ctes.append(
+                f"{kind}_page AS (SELECT t.id, word_similarity(%(query)s, t.{name}) "  # noqa: S608
+                f"AS rank FROM {table} t WHERE t.{name} %%> %(query)s AND {visible} "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {matches}) {page})"
+            )
+        else:
+            ctes.append(
+                f"{kind}_page AS (SELECT t.id, ts_rank(t.search_document, {TSQUERY}) "  # noqa: S608
+                f"AS rank FROM {table} t WHERE {matches} {page})"
+            )
+        film_join = (
+            f" JOIN {tables['films']} f ON f.id = t.film_id"
+            if kind in ("characters", "scenes")
+            else ""
+        )
+        # ts_headline re-reads a row's text, the costly part of a search: it
+        # runs here, for the page's rows only.
+        selects.append(
+            f"SELECT '{kind}' AS kind, p.rank, t.id, {SHOWN[kind]}, "  # noqa: S608
+            f"ts_headline(%(config)s::regconfig, t.{SNIPPET_FIELDS[kind]}, "
+            f"{TSQUERY}, %(headline)s) "
+            f"FROM {kind}_page p JOIN {table} t ON t.id = p.id{film_join}"
+        )
+    return (
+        f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} "
+        "ORDER BY kind, rank DESC, id"
+    )
+
+
+# ts_headline's options: sentinels around matches (turned into <mark> after
+# escaping), about thirty words in up to two fragments.
+HEADLINE_OPTIONS = (
+    f"StartSel='{START}', StopSel='{STOP}', MaxWords={SNIPPET_WORDS}, "
+    "MinWords=12, MaxFragments=2, FragmentDelimiter=' … '"
+)
+
+
+def _postgres(kinds, query, horizons, offset, limit):
+    # No horizon set: no scene is visible, so scenes are not searched at all.
+    kinds = [kind for kind in kinds if kind != "scenes" or horizons]
+    found = _run(kinds, query, horizons, offset, limit)
+    if not found:
+        # No word matched anywhere: perhaps a misspelling. A second statement
+        # looks for names like the query. (Not when something matched: that
+        # would cost most searches a second statement, which plans slowly, to
+        # add names that only look like a query already answered.)
+        similar = [kind for kind in kinds if kind in NAME_FIELDS]
+        found = _run(similar, query, horizons, offset, limit, similar=True)
+    return found
+
+
+def _run(kinds, query, horizons, offset, limit, *, similar=False):
+    if not kinds:
+        return {}
+    sql, params = postgres_statement(
+        kinds, query, horizons, offset, limit, similar=similar
+    )
+    found = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, _, _, title, slug, *film, headline in cursor.fetchall():
+            found.setdefault(kind, []).append(
+                Found(
+                    kind,
+                    title,
+                    slug,
+                    FilmRef(*film) if film[0] else None,
+                    _marked(headline),
+                )
+            )
+    return found
+
+
+def _marked(text):
+    """Escape a headline, then turn the sentinels into <mark> elements."""
+    html = escape(text or "").replace(START, "<mark>").replace(STOP, "</mark>")
+    return mark_safe(html)  # noqa: S308 — escaped above; only our <mark> added
+
+
+# --- SQLite and other databases ------------------------------------------------------
 
 
 def visible(kind, horizons):
@@ -175,104 +402,40 @@ def visible(kind, horizons):
     return rows.filter(within)
 
 
-def search(raw_query, horizons, *, kind=None, page=1):
-    """Run a search; return the groups to show (one group if ``kind`` is set)."""
-    query, _ = clean_query(raw_query)
-    if not query:
-        return []
-    kinds = [kind] if kind else list(KINDS)
-    limit = PAGE_SIZE if kind else PER_KIND
-    offset = (page - 1) * limit if kind else 0
-    engine = ENGINES.get(connection.vendor, _fallback)
-    groups = []
-    for name in kinds:
-        rows = engine(name, query, visible(name, horizons), offset, limit + 1)
-        groups.append(
-            Group(
-                kind=name,
-                label=KINDS[name],
-                hits=[_hit(name, row, snippet) for row, snippet in rows[:limit]],
-                has_more=len(rows) > limit,
-            )
-        )
-    return groups
-
-
-# --- PostgreSQL ------------------------------------------------------------------
-
-
-def _postgres(kind, query, rows, offset, limit):
-    search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
-    doc = stored_document(kind)
-    matched = rows.annotate(document=doc).filter(document=search_query)
-    page = ranked_page(kind, matched, SearchRank(doc, search_query), search_query)
-    found = list(page[offset : offset + limit])
-    name_field = NAME_FIELDS.get(kind)
-    if not found and name_field and (offset == 0 or not matched.exists()):
-        # No word matched: perhaps a misspelling. Word similarity finds
-        # "tarkovksy" in "Andrei Tarkovsky" (trigram GIN index).
-        similar = rows.filter(**{f"{name_field}__trigram_word_similar": query})
-        rank = TrigramWordSimilarity(query, name_field)
-        page = ranked_page(kind, similar, rank, search_query)
-        found = list(page[offset : offset + limit])
-    return [(row, _marked(row.headline)) for row in found]
-
-
-def ranked_page(kind, rows, rank, search_query):
-    """``rows`` best first, each with a highlighted headline.
-
-    ``ts_headline`` re-reads a row's text — the costly part of a search — but
-    PostgreSQL evaluates it above the sort, so once a LIMIT is applied it runs
-    for the rows on the page only (``tests/test_search.py`` checks the plan).
-    """
-    return (
-        rows.annotate(rank=rank)
-        .order_by("-rank", "pk")
-        .annotate(
-            headline=SearchHeadline(
-                SNIPPET_FIELDS[kind],
-                search_query,
-                config=CONFIG,
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=SNIPPET_WORDS,
-                min_words=12,
-                max_fragments=2,
-                fragment_delimiter=" … ",
-            )
-        )
-    )
-
-
-def _marked(text):
-    """Escape a headline, then turn the sentinels into <mark> elements."""
-    html = escape(text or "").replace(START, "<mark>").replace(STOP, "</mark>")
-    return mark_safe(html)  # noqa: S308 — escaped above; only our <mark> added
-
-
-# --- SQLite and other databases ------------------------------------------------------
-
-
-def _fallback(kind, query, rows, offset, limit):
-    fields = [field for field, _ in DOCUMENTS[kind][1]]
+def _fallback(kinds, query, horizons, offset, limit):
+    """``icontains`` on every searched field, every word; names first."""
     words = query.replace('"', " ").split()
-    matches = Q()
-    for word in words:
-        matches &= _any_field_contains(fields, word)
-    name_field = NAME_FIELDS.get(kind) or fields[0]
-    ordered = (
-        rows.filter(matches)
-        .annotate(
-            by_name=Case(
-                When(**{f"{name_field}__icontains": query}, then=Value(0)),
-                default=Value(1),
+    found = {}
+    for kind in kinds:
+        fields = [field for field, _ in DOCUMENTS[kind][1]]
+        matches = Q()
+        for word in words:
+            matches &= _any_field_contains(fields, word)
+        name_field = NAME_FIELDS.get(kind) or fields[0]
+        ordered = (
+            visible(kind, horizons)
+            .filter(matches)
+            .annotate(
+                by_name=Case(
+                    When(**{f"{name_field}__icontains": query}, then=Value(0)),
+                    default=Value(1),
+                )
             )
+            .order_by("by_name", name_field, "pk")[offset : offset + limit]
         )
-        .order_by("by_name", name_field, "pk")[offset : offset + limit]
-    )
-    return [
-        (row, _snippet(getattr(row, SNIPPET_FIELDS[kind]), words)) for row in ordered
-    ]
+        found[kind] = [
+            Found(
+                kind,
+                getattr(row, name_field),
+                row.slug,
+                FilmRef.of(row if kind == "films" else row.film)
+                if kind in ("films", "characters", "scenes")
+                else None,
+                _snippet(getattr(row, SNIPPET_FIELDS[kind]), words),
+            )
+            for row in ordered
+        ]
+    return found
 
 
 def _any_field_contains(fields, word):
@@ -312,20 +475,19 @@ ENGINES = {"postgresql": _postgres}
 
 # --- Presenting a result -----------------------------------------------------------------
 
+URL_NAMES = {"films": "films:detail", "people": "films:person", "themes": "films:theme"}
 
-def _hit(kind, row, snippet):
-    if kind == "films":
-        return Hit(kind, row.title, row.get_absolute_url(), _film_context(row), snippet)
-    if kind == "people":
-        return Hit(kind, row.name, row.get_absolute_url(), "", snippet)
-    if kind == "themes":
-        return Hit(kind, row.name, row.get_absolute_url(), "", snippet)
-    film = row.film
+
+def _hit(found):
+    kind, film = found.kind, found.film
     if kind == "characters":
-        url = reverse("films:character", args=[film.slug, row.slug])
-        return Hit(kind, row.name, url, _film_context(film), snippet)
-    url = reverse("films:timeline", args=[film.slug]) + f"#{row.slug}"
-    return Hit(kind, row.title, url, _film_context(film), snippet)
+        url = reverse("films:character", args=[film.slug, found.slug])
+    elif kind == "scenes":
+        url = reverse("films:timeline", args=[film.slug]) + f"#{found.slug}"
+    else:
+        url = reverse(URL_NAMES[kind], args=[found.slug])
+    context = _film_context(film) if film else ""
+    return Hit(kind, found.title, url, context, found.snippet)
 
 
 def _film_context(film):
@@ -345,11 +507,25 @@ def horizons_from_cookies(request):
     for name, value in request.COOKIES.items():
         if name.startswith(COOKIE_PREFIX):
             try:
-                wanted[name[len(COOKIE_PREFIX) :]] = Horizon.parse(value)
+                horizon = Horizon.parse(value)
             except InvalidHorizon:
                 continue
-    wanted = {slug: h for slug, h in wanted.items() if not h.is_none}
+            if not horizon.is_none:
+                wanted[name[len(COOKIE_PREFIX) :]] = horizon
     if not wanted:
         return {}
-    films = Film.objects.published().filter(slug__in=list(wanted)[:500])
-    return {pk: wanted[slug] for pk, slug in films.values_list("id", "slug")}
+    # Browsers keep a few hundred cookies a site at most; never ask for more.
+    slugs = list(wanted)[:500]
+    if connection.vendor == "postgresql":
+        # One array parameter rather than hundreds of placeholders.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, slug FROM {connection.ops.quote_name(Film._meta.db_table)} "  # noqa: S608
+                "WHERE status = 'published' AND slug = ANY(%s::text[])",
+                [slugs],
+            )
+            films = cursor.fetchall()
+    else:
+        films = Film.objects.published().filter(slug__in=slugs).order_by()
+        films = films.values_list("id", "slug")
+    return {pk: wanted[slug] for pk, slug in films}

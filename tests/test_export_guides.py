@@ -230,6 +230,20 @@ def test_timestamps_survive_the_round_trip_to_the_millisecond(tmp_path):
     assert export_file(tmp_path / "second.json") == first
 
 
+def test_a_time_with_less_than_a_millisecond_is_written_as_it_reads_back(tmp_path):
+    film = build_film()
+    Film.objects.filter(pk=film.pk).update(
+        created_at=film.created_at.replace(microsecond=456)
+    )
+    first = export_file(tmp_path / "first.json")
+
+    empty_the_database()
+    load(tmp_path / "first.json")
+
+    assert Film.objects.get().created_at.microsecond == 0
+    assert export_file(tmp_path / "second.json") == first
+
+
 @pytest.mark.skipif(not FIXTURES, reason="no fixtures shipped yet")
 def test_the_shipped_guides_export_load_export_to_the_same_bytes(tmp_path):
     load(*FIXTURES)

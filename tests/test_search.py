@@ -5,9 +5,9 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from films.models import Film
-from films.search import stored_document
 from tests.factories import build_guide, make_film
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +97,13 @@ def test_texts_that_search_does_not_cover_are_never_found(client, guide):
 def test_draft_films_are_not_found(client):
     make_film(slug="secret-2001", title="Secretive Draft", status=Film.Status.DRAFT)
     assert hits(client.get("/search/", {"q": "Secretive"})) == []
+
+
+def test_a_draft_films_scenes_and_characters_are_not_found_even_when_seen(client):
+    build_guide(slug="draft-2001", title="Unfinished", status=Film.Status.DRAFT)
+    client.cookies["seen_draft-2001"] = "all"
+    for words in ["Scene title", "Late Arrival", "Hero", "Unfinished"]:
+        assert hits(client.get("/search/", {"q": words})) == [], words
 
 
 def test_an_empty_query_prompts_instead_of_listing_everything(client, guide):
@@ -253,25 +260,39 @@ def test_the_full_text_search_uses_the_gin_index():
         # into the index proper, then gather statistics.
         cursor.execute("SELECT gin_clean_pending_list('films_films_fts')")
         cursor.execute("ANALYZE films_film")
-    from django.contrib.postgres.search import SearchQuery
+    plan = _plan(["films"], "lighthouse", limit=20)
+    scans = [node for node in _nodes(plan) if node.get("Relation Name") == "films_film"]
+    index_names = {node.get("Index Name") for node in _nodes(plan)}
+    assert "films_films_fts" in index_names, plan
+    assert not any(node["Node Type"] == "Seq Scan" for node in scans), plan
+    search_page = Client().get("/search/", {"q": "lighthouse", "kind": "films"})
+    assert len(hits(search_page)) == 8
 
-    from films.search import CONFIG
 
-    query = SearchQuery("lighthouse", search_type="websearch", config=CONFIG)
-    found = Film.objects.annotate(document=stored_document("films")).filter(
-        document=query
-    )
-    plan = found.explain()
-    assert "films_films_fts" in plan, plan
-    assert found.count() == 8
+def _plan(kinds, query, *, limit, horizons=None):
+    """The executed plan of a search's statement, as PostgreSQL's JSON."""
+    import json
+
+    from films.search import postgres_statement
+
+    sql, params = postgres_statement(kinds, query, horizons or {}, 0, limit)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    return json.loads(plan) if isinstance(plan, str) else plan
+
+
+def _nodes(plan):
+    """Every node of a plan, depth first."""
+    stack = [plan[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.get("Plans", []))
 
 
 @postgres_only
 def test_headlines_are_computed_only_for_the_page_shown():
-    from django.contrib.postgres.search import SearchQuery, SearchRank
-
-    from films.search import CONFIG, ranked_page
-
     Film.objects.bulk_create(
         Film(
             title=f"Film {n}",
@@ -283,15 +304,59 @@ def test_headlines_are_computed_only_for_the_page_shown():
         )
         for n in range(200)
     )
-    query = SearchQuery("lighthouse", search_type="websearch", config=CONFIG)
-    doc = stored_document("films")
-    rows = Film.objects.annotate(document=doc).filter(document=query)
-    plan = ranked_page("films", rows, SearchRank(doc, query), query)[:5].explain(
-        analyze=True, verbose=True
-    )
-    # ts_headline is in the node above the sort, which the LIMIT stops after
-    # five rows; the scan below it does not compute it.
-    above_sort, below_sort = plan.split("->  Sort", 1)
-    assert "ts_headline" in above_sort
-    assert "ts_headline" not in below_sort
-    assert "rows=5 loops=1" in above_sort.splitlines()[2]
+    plan = _plan(["films"], "lighthouse", limit=5)
+    nodes = list(_nodes(plan))
+    with_headline = [
+        node
+        for node in nodes
+        if any("ts_headline" in column for column in node.get("Output", []))
+    ]
+    # All 200 matches are read and ranked; ts_headline runs for the five on
+    # the page only.
+    scans = [node for node in nodes if node.get("Relation Name") == "films_film"]
+    assert max(node["Actual Rows"] for node in scans) == 200
+    assert with_headline
+    assert all(node["Actual Rows"] <= 5 for node in with_headline), with_headline
+
+
+@postgres_only
+def test_a_search_is_one_statement_and_similarity_only_when_nothing_matched(client):
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_credit, make_person
+
+    film = build_guide(slug="stalker-1979", title="Stalker")
+    make_credit(film, make_person("andrei-tarkovsky", name="Andrei Tarkovsky"))
+    client.cookies["seen_stalker-1979"] = "all"
+    with CaptureQueriesContext(connection) as matched:
+        client.get("/search/", {"q": "stalker"})
+    with CaptureQueriesContext(connection) as misspelt:
+        response = client.get("/search/", {"q": "tarkovksy"})
+    # The visitor's films, then the search; a second search by similarity of
+    # names only when no word matched anything.
+    assert len(matched) == 2
+    assert len(misspelt) == 3
+    assert hit_urls(response) == ["/people/andrei-tarkovsky/"]
+
+
+def test_each_films_own_horizon_decides_its_scenes_and_characters(client):
+    films = {
+        slug: build_guide(slug=slug, title=slug.split("-")[0].title())
+        for slug in ["early-2000", "later-2001", "whole-2002", "unseen-2003"]
+    }
+    for film in films.values():
+        film.scenes.filter(screen_position=3).update(summary="A crossing of the river.")
+        film.characters.filter(slug="late-arrival").update(name="Ferryman")
+    client.cookies["seen_early-2000"] = "0:05"  # before scene 3 (0:10)
+    client.cookies["seen_later-2001"] = "0:10"  # scene 3 and the late arrival
+    client.cookies["seen_whole-2002"] = "all"
+    scenes = client.get("/search/", {"q": "river crossing", "kind": "scenes"})
+    assert sorted(hit_urls(scenes)) == [
+        "/films/later-2001/timeline/#scene-3",
+        "/films/whole-2002/timeline/#scene-3",
+    ]
+    characters = client.get("/search/", {"q": "ferryman", "kind": "characters"})
+    assert sorted(hit_urls(characters)) == [
+        "/films/later-2001/characters/late-arrival/",
+        "/films/whole-2002/characters/late-arrival/",
+    ]
