@@ -405,6 +405,7 @@ def visible(kind, horizons):
 def _fallback(kinds, query, horizons, offset, limit):
     """``icontains`` on every searched field, every word; names first."""
     words = query.replace('"', " ").split()
+    phrase = " ".join(words)
     found = {}
     for kind in kinds:
         fields = [field for field, _ in DOCUMENTS[kind][1]]
@@ -417,7 +418,7 @@ def _fallback(kinds, query, horizons, offset, limit):
             .filter(matches)
             .annotate(
                 by_name=Case(
-                    When(**{f"{name_field}__icontains": query}, then=Value(0)),
+                    When(**{f"{name_field}__icontains": phrase}, then=Value(0)),
                     default=Value(1),
                 )
             )
