@@ -4,8 +4,9 @@ the visitor's horizon.
 PostgreSQL: full-text search over weighted ``tsvector`` expressions (titles and
 names above premises and descriptions above scene text), each backed by a
 stored generated column with a GIN index that migration 0003 builds from the
-very same expressions; when no word matches anything, ``pg_trgm`` similarity on
-names, so that a misspelt "tarkovksy" still finds its man. One SQL statement
+very same expressions; ``pg_trgm`` similarity on names (people's whenever no
+person matched, titles and other names when no word matched anything), so that
+a misspelt "tarkovksy" still finds its man. One SQL statement
 answers a search; headlines are computed only for the results on the page.
 
 SQLite (the embedded default): the same interface with ``icontains`` and
@@ -186,9 +187,10 @@ def search(raw_query, horizons, *, kind=None, page=1):
 # stored vector matches (GIN index), ranked and cut to the page; then, for the
 # page's rows only, what a hit shows and its headline. One round trip and one
 # plan: with one or two ORM queries a kind, a search spent more time building
-# queries, planning them and on the wire than finding rows. When nothing
-# matched at all, a second statement looks for names like the query (trigram
-# GIN index). What the visitor typed and their horizons are parameters, never
+# queries, planning them and on the wire than finding rows. People whose
+# names are like the query are in that statement too; when nothing matched at
+# all, a second one looks for titles and other names like it (trigram GIN
+# index). What the visitor typed and their horizons are parameters, never
 # part of the SQL text.
 
 TSQUERY = "websearch_to_tsquery(%(config)s::regconfig, %(query)s)"
@@ -216,10 +218,11 @@ VISIBLE = {
     ),
     # Only scenes of films the visitor has set a horizon for. The film test
     # comes first so that the planner can combine the film index with the
-    # text index.
+    # text index. (The films are published ones; checked again all the same.)
     "scenes": (
         "t.film_id = ANY(%(film_ids)s::bigint[]) "
-        "AND (t.film_id = ANY(%(seen_all)s::bigint[]) OR {seen_until_starts_at})"
+        "AND (t.film_id = ANY(%(seen_all)s::bigint[]) OR {seen_until_starts_at}) "
+        "AND {published}"
     ),
 }
 SEEN_UNTIL = (
@@ -267,9 +270,10 @@ def _id_array(ids):
 
 @functools.cache
 def _statement(kinds, similar=False):
-    """The SQL text for ``kinds``: their best matches, or (``similar``) their
-    names most like the query where no word matched. Only our own constants
-    and table names go into it; everything the visitor sends is a parameter."""
+    """The SQL text for ``kinds``: their best matches (and for people, names
+    like the query when no person matched), or with ``similar``, their names
+    most like the query. Only our own constants and table names go into it;
+    everything the visitor sends is a parameter."""
     quote = connection.ops.quote_name
     tables = {
         kind: quote(model._meta.db_table) for kind, (model, _) in DOCUMENTS.items()
@@ -286,22 +290,33 @@ def _statement(kinds, similar=False):
     for kind in kinds:
         table, visible = tables[kind], VISIBLE[kind].format(**names)
         matches = f"t.search_document @@ {TSQUERY} AND {visible}"
+        best = (
+            f"(SELECT t.id, ts_rank(t.search_document, {TSQUERY}) AS rank, "  # noqa: S608
+            f"false AS similar FROM {table} t WHERE {matches} {page})"
+        )
+        # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
+        # ``%%>`` is word similarity above pg_trgm's threshold, answered by the
+        # trigram index; the query is given to it through a subquery so that
+        # the planner does not try it against the column's statistics, which
+        # took longer than the search. Only where no row of the kind matches:
+        # a page past the last match stays empty.
+        name = NAME_FIELDS.get(kind)
+        like = (
+            f"(SELECT t.id, word_similarity(%(query)s, t.{name}) AS rank, "  # noqa: S608
+            f"true AS similar FROM {table} t "
+            f"WHERE t.{name} %%> (SELECT %(query)s::text) AND {visible} "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {matches}) {page})"
+        )
         if similar:
-            # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
-            # (``%%>``: word similarity above pg_trgm's threshold, answered by
-            # the trigram index.) Only where no row matches: a page past the
-            # last match stays empty.
-            name = NAME_FIELDS[kind]
-            ctes.append(
-                f"{kind}_page AS (SELECT t.id, word_similarity(%(query)s, t.{name}) "  # noqa: S608
-                f"AS rank FROM {table} t WHERE t.{name} %%> %(query)s AND {visible} "
-                f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {matches}) {page})"
-            )
+            parts = [like]
+        elif kind == "people":
+            # People are found by name only, and rarely share a word with a
+            # query; a misspelt name is the way to find them, so their names
+            # are always tried when none matched.
+            parts = [best, like]
         else:
-            ctes.append(
-                f"{kind}_page AS (SELECT t.id, ts_rank(t.search_document, {TSQUERY}) "  # noqa: S608
-                f"AS rank FROM {table} t WHERE {matches} {page})"
-            )
+            parts = [best]
+        ctes.append(f"{kind}_page AS ({' UNION ALL '.join(parts)})")
         film_join = (
             f" JOIN {tables['films']} f ON f.id = t.film_id"
             if kind in ("characters", "scenes")
@@ -310,7 +325,7 @@ def _statement(kinds, similar=False):
         # ts_headline re-reads a row's text, the costly part of a search: it
         # runs here, for the page's rows only.
         selects.append(
-            f"SELECT '{kind}' AS kind, p.rank, t.id, {SHOWN[kind]}, "  # noqa: S608
+            f"SELECT '{kind}' AS kind, p.rank, t.id, p.similar, {SHOWN[kind]}, "  # noqa: S608
             f"ts_headline(%(config)s::regconfig, t.{SNIPPET_FIELDS[kind]}, "
             f"{TSQUERY}, %(headline)s) "
             f"FROM {kind}_page p JOIN {table} t ON t.id = p.id{film_join}"
@@ -332,27 +347,29 @@ HEADLINE_OPTIONS = (
 def _postgres(kinds, query, horizons, offset, limit):
     # No horizon set: no scene is visible, so scenes are not searched at all.
     kinds = [kind for kind in kinds if kind != "scenes" or horizons]
-    found = _run(kinds, query, horizons, offset, limit)
-    if not found:
-        # No word matched anywhere: perhaps a misspelling. A second statement
-        # looks for names like the query. (Not when something matched: that
-        # would cost most searches a second statement, which plans slowly, to
-        # add names that only look like a query already answered.)
-        similar = [kind for kind in kinds if kind in NAME_FIELDS]
-        found = _run(similar, query, horizons, offset, limit, similar=True)
+    found, matched = _run(kinds, query, horizons, offset, limit)
+    similar = [kind for kind in kinds if kind in NAME_FIELDS and kind != "people"]
+    if not matched and similar:
+        # No word matched anywhere: perhaps a misspelt title or name. A second
+        # statement looks for films, characters and themes named like the
+        # query. (Not when something matched: most searches would pay for a
+        # second statement to add names that merely look like the query.)
+        found |= _run(similar, query, horizons, offset, limit, similar=True)[0]
     return found
 
 
 def _run(kinds, query, horizons, offset, limit, *, similar=False):
+    """Run one statement: (results by kind, whether any word matched)."""
     if not kinds:
-        return {}
+        return {}, False
     sql, params = postgres_statement(
         kinds, query, horizons, offset, limit, similar=similar
     )
-    found = {}
+    found, matched = {}, False
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for kind, _, _, title, slug, *film, headline in cursor.fetchall():
+        for kind, _, _, by_name, title, slug, *film, headline in cursor.fetchall():
+            matched = matched or not by_name
             found.setdefault(kind, []).append(
                 Found(
                     kind,
@@ -362,7 +379,7 @@ def _run(kinds, query, horizons, offset, limit, *, similar=False):
                     _marked(headline),
                 )
             )
-    return found
+    return found, matched
 
 
 def _marked(text):
@@ -447,27 +464,36 @@ def _any_field_contains(fields, word):
 
 
 def _snippet(text, words):
-    """Up to ``SNIPPET_WORDS`` words around the first match, matches marked."""
+    """Up to ``SNIPPET_WORDS`` words around the first match, matches marked.
+
+    Words shorter than ``MIN_LENGTH`` are not marked (every "a" would be).
+    Matches are found in the plain text and each piece escaped on its own, so
+    a mark never lands inside another mark or an HTML entity.
+    """
     tokens = (text or "").split()
-    lowered = [w.lower() for w in words]
+    marked = sorted(
+        {w.lower() for w in words if len(w) >= MIN_LENGTH}, key=len, reverse=True
+    )
     start = next(
         (
             i
             for i, token in enumerate(tokens)
-            if any(w in token.lower() for w in lowered)
+            if any(w in token.lower() for w in marked)
         ),
         0,
     )
     start = max(0, start - SNIPPET_WORDS // 3)
     piece = " ".join(tokens[start : start + SNIPPET_WORDS])
-    html = escape(piece)
-    for word in sorted(set(lowered), key=len, reverse=True):
-        html = re.sub(
-            f"({re.escape(escape(word))})", r"<mark>\1</mark>", html, flags=re.I
-        )
+    parts, done = [], 0
+    if marked:
+        for match in re.finditer("|".join(map(re.escape, marked)), piece, re.I):
+            parts += [escape(piece[done : match.start()]), "<mark>"]
+            parts += [escape(match.group()), "</mark>"]
+            done = match.end()
+    parts.append(escape(piece[done:]))
     prefix = "… " if start else ""
     suffix = " …" if start + SNIPPET_WORDS < len(tokens) else ""
-    return mark_safe(prefix + html + suffix)  # noqa: S308 — escaped above
+    return mark_safe(prefix + "".join(parts) + suffix)  # noqa: S308 — escaped
 
 
 # Full text where the database has it; ``icontains`` everywhere else.

@@ -100,10 +100,44 @@ def test_draft_films_are_not_found(client):
 
 
 def test_a_draft_films_scenes_and_characters_are_not_found_even_when_seen(client):
-    build_guide(slug="draft-2001", title="Unfinished", status=Film.Status.DRAFT)
+    from films.search import search
+    from films.spoilers import Horizon
+
+    draft = build_guide(slug="draft-2001", title="Unfinished", status="draft")
     client.cookies["seen_draft-2001"] = "all"
     for words in ["Scene title", "Late Arrival", "Hero", "Unfinished"]:
         assert hits(client.get("/search/", {"q": words})) == [], words
+        # Even told that the visitor has seen it, search finds nothing of it.
+        groups = search(words, {draft.pk: Horizon.parse("all")})
+        assert [hit for group in groups for hit in group.hits] == [], words
+
+
+def test_people_credited_only_in_drafts_are_not_found(client):
+    from tests.factories import make_credit, make_person
+
+    draft = make_film(slug="draft-2001", title="Unfinished", status="draft")
+    make_credit(draft, make_person("hidden-director", name="Hidden Director"))
+    assert hits(client.get("/search/", {"q": "Hidden Director"})) == []
+    assert hits(client.get("/search/", {"q": "hiden director"})) == []
+
+
+def test_a_page_past_the_last_match_adds_nothing_else(client):
+    from tests.factories import make_credit, make_person
+
+    film = make_film(slug="crew-2000", title="Crew")
+    for n in range(25):
+        make_credit(
+            film,
+            make_person(f"anna-zonova-{n:02d}", name=f"Anna Zonova {n:02d}"),
+            role="cast",
+        )
+    first = client.get("/search/", {"q": "zonova", "kind": "people"})
+    second = client.get("/search/", {"q": "zonova", "kind": "people", "page": "2"})
+    third = client.get("/search/", {"q": "zonova", "kind": "people", "page": "3"})
+    assert len(hits(first)) == 20
+    assert len(hits(second)) == 5
+    assert hits(third) == []
+    assert not set(hit_urls(first)) & set(hit_urls(second))
 
 
 def test_an_empty_query_prompts_instead_of_listing_everything(client, guide):
@@ -166,6 +200,22 @@ def test_editor_text_in_a_snippet_is_escaped(client):
     response = client.get("/search/", {"q": "Tarkovsky"})
     assert "<img src=x" not in response.text
     assert "&lt;img src=x" in response.text or hits(response)
+
+
+def test_snippet_marks_are_well_formed(client):
+    film = make_film(slug="marks-2000", title="Marks")
+    film.characters.create(
+        name="Tom", slug="tom", description="An amp & a boy with a mark."
+    )
+    response = client.get("/search/", {"q": "a boy amp mark", "kind": "characters"})
+    snippet = re.search(r'<p class="snippet" data-nosnippet>(.*?)</p>', response.text)
+    html = snippet.group(1)
+    assert "<mark>boy</mark>" in html
+    assert "<mark>amp</mark>" in html
+    assert "&amp;" in html  # the ampersand's entity left whole
+    # Every tag is a whole <mark> or </mark>; none inside another.
+    assert re.sub("</?mark>", "", html).count("<") == 0
+    assert "<mark>a</mark>" not in html
 
 
 def test_one_kind_is_paginated(client):
@@ -317,6 +367,18 @@ def test_headlines_are_computed_only_for_the_page_shown():
     assert max(node["Actual Rows"] for node in scans) == 200
     assert with_headline
     assert all(node["Actual Rows"] <= 5 for node in with_headline), with_headline
+
+
+@postgres_only
+def test_a_misspelt_name_is_found_beside_what_the_words_matched(client):
+    from tests.factories import make_credit, make_person
+
+    film = make_film(
+        slug="stalker-1979", title="Stalker", premise="A film by Tarkovskiy."
+    )
+    make_credit(film, make_person("andrei-tarkovsky", name="Andrei Tarkovsky"))
+    urls = hit_urls(client.get("/search/", {"q": "tarkovskiy"}))
+    assert urls == ["/films/stalker-1979/", "/people/andrei-tarkovsky/"]
 
 
 @postgres_only
