@@ -200,9 +200,9 @@ TSQUERY = "websearch_to_tsquery(%(config)s::regconfig, %(query)s)"
 # The visitor's horizons arrive as arrays: ``film_ids``, every film they have
 # set one for (published films only: :func:`horizons_from_cookies` checks);
 # ``seen_all``, the films seen to the end; ``partly_ids`` and ``upto``, the
-# others and how far into each. ``{seen_until}`` is true when the row's field
-# is within its film's partial horizon (null, so false, for any other film):
-# a lookup in a short array rather than a subquery per row.
+# others and how far into each. ``{seen_until_<field>}`` is true when the
+# row's field is within its film's partial horizon (null, so false, for any
+# other film): a lookup in a short array rather than a subquery per row.
 VISIBLE = {
     "films": "t.status = 'published'",
     "people": (
@@ -290,32 +290,29 @@ def _statement(kinds, similar=False):
     for kind in kinds:
         table, visible = tables[kind], VISIBLE[kind].format(**names)
         matches = f"t.search_document @@ {TSQUERY} AND {visible}"
-        best = (
-            f"(SELECT t.id, ts_rank(t.search_document, {TSQUERY}) AS rank, "  # noqa: S608
-            f"false AS similar FROM {table} t WHERE {matches} {page})"
-        )
-        # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
-        # ``%%>`` is word similarity above pg_trgm's threshold, answered by the
-        # trigram index; the query is given to it through a subquery so that
-        # the planner does not try it against the column's statistics, which
-        # took longer than the search. Only where no row of the kind matches:
-        # a page past the last match stays empty.
-        name = NAME_FIELDS.get(kind)
-        like = (
-            f"(SELECT t.id, word_similarity(%(query)s, t.{name}) AS rank, "  # noqa: S608
-            f"true AS similar FROM {table} t "
-            f"WHERE t.{name} %%> (SELECT %(query)s::text) AND {visible} "
-            f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {matches}) {page})"
-        )
-        if similar:
-            parts = [like]
-        elif kind == "people":
-            # People are found by name only, and rarely share a word with a
-            # query; a misspelt name is the way to find them, so their names
-            # are always tried when none matched.
-            parts = [best, like]
-        else:
-            parts = [best]
+        parts = []
+        if not similar:
+            parts.append(
+                f"(SELECT t.id, ts_rank(t.search_document, {TSQUERY}) AS rank, "  # noqa: S608
+                f"false AS similar FROM {table} t WHERE {matches} {page})"
+            )
+        if similar or kind == "people":
+            # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
+            # People are found by name only and rarely share a word with a
+            # query, so their names are tried whenever no person matched;
+            # other names only when asked (``similar``). ``%%>`` is word
+            # similarity above pg_trgm's threshold, answered by the trigram
+            # index; the query reaches it through a subquery so that the
+            # planner does not try it against the column's statistics, which
+            # took longer than the search. Only where no row of the kind
+            # matches: a page past the last match stays empty.
+            name = NAME_FIELDS[kind]
+            parts.append(
+                f"(SELECT t.id, word_similarity(%(query)s, t.{name}) AS rank, "  # noqa: S608
+                f"true AS similar FROM {table} t "
+                f"WHERE t.{name} %%> (SELECT %(query)s::text) AND {visible} "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {matches}) {page})"
+            )
         ctes.append(f"{kind}_page AS ({' UNION ALL '.join(parts)})")
         film_join = (
             f" JOIN {tables['films']} f ON f.id = t.film_id"
