@@ -79,6 +79,26 @@ def test_a_hidden_scene_is_found_once_the_horizon_passes_it(client, guide):
     assert hits(client.get("/search/", {"q": "meat grinder"}))
 
 
+def test_bad_horizon_cookies_count_as_none_and_never_break_search(client, guide):
+    other = build_guide(slug="other-2000", title="Other")
+    other.scenes.filter(screen_position=4).update(title="The Meat Grinder")
+    # A Cookie header as anyone may send it, names and values unchecked.
+    cookies = "; ".join(
+        [
+            "seen_stalker-1979=yesterday",
+            "seen_no-such-film-1900=all",
+            "seen_' OR true --=all",
+            'seen_{"},\\=all',
+            "seen_other-2000=all",
+        ]
+    )
+    response = client.get("/search/", {"q": "meat grinder"}, HTTP_COOKIE=cookies)
+    assert response.status_code == 200
+    # The bad ones are ignored (Stalker stays at none); the good one counts.
+    assert hit_urls(response) == ["/films/other-2000/timeline/#scene-4"]
+    assert Film.objects.count() == 2
+
+
 def test_a_character_met_later_is_not_found_before(client, guide):
     assert hits(client.get("/search/", {"q": "Late Arrival"})) == []
     assert hits(client.get("/search/", {"q": "LATE-ARRIVAL-SECRET"})) == []
