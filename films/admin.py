@@ -35,6 +35,7 @@ from django.utils.text import capfirst
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
+from films.derived import bump_films
 from films.guide_checks import timeline_errors
 from films.models import (
     Character,
@@ -776,6 +777,17 @@ class FilmAdmin(VersionAdmin):
             )
             if request.method != "POST" or response.status_code != 302 or still_aside:
                 transaction.set_rollback(True)
+            else:
+                # "Last updated" is now, not the time the revision was made.
+                bump_films([film.pk], touch=True)
+        return response
+
+    def recover_view(self, request, version_id, extra_context=None):
+        response = super().recover_view(request, version_id, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            version = Version.objects.filter(pk=version_id).first()
+            if version is not None:
+                bump_films([int(version.object_id)], touch=True)
         return response
 
     # Comparing two revisions of the whole guide.

@@ -3,7 +3,7 @@ reported beside its field and ignored, never a server error."""
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from films.models import (
     MAX_RUNTIME,
@@ -29,6 +29,22 @@ def directors(request):
     )
 
 
+def director_named(value, prefix="person__"):
+    """A director given by slug (``andrei-tarkovsky``, as links give it) or by
+    a part of their name, in any case (``tarkovsky``)."""
+    return Q(**{f"{prefix}slug": value}) | Q(**{f"{prefix}name__icontains": value})
+
+
+class CatalogueForm(forms.Form):
+    def clean_director(self):
+        value = " ".join((self.cleaned_data.get("director") or "").split())
+        if value and not directors(None).filter(director_named(value, "")).exists():
+            raise forms.ValidationError(
+                f"No director in the catalogue is called “{value[:60]}”."
+            )
+        return value
+
+
 class FilmFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         field_name="title", lookup_expr="icontains", label="Title contains"
@@ -52,11 +68,12 @@ class FilmFilter(django_filters.FilterSet):
         min_value=MIN_YEAR,
         max_value=MAX_YEAR,
     )
-    director = django_filters.ModelChoiceFilter(
-        queryset=directors,
-        to_field_name="slug",
+    # A name typed, not a list: the list of directors grows with the
+    # catalogue, and the page and its form must not.
+    director = django_filters.CharFilter(
         method="filter_director",
-        empty_label="Any director",
+        label="Director",
+        max_length=200,
     )
     language = django_filters.ModelChoiceFilter(
         queryset=Language.objects.all(),
@@ -116,6 +133,7 @@ class FilmFilter(django_filters.FilterSet):
     class Meta:
         model = Film
         fields = []
+        form = CatalogueForm
 
     def filter_decade(self, queryset, name, value):
         start = int(value)  # a valid choice, so a decade such as 1970
@@ -125,7 +143,9 @@ class FilmFilter(django_filters.FilterSet):
         return queryset.filter(
             Exists(
                 Credit.objects.filter(
-                    film=OuterRef("pk"), person=value, role=Credit.Role.DIRECTOR
+                    director_named(value),
+                    film=OuterRef("pk"),
+                    role=Credit.Role.DIRECTOR,
                 )
             )
         )

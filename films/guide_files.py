@@ -47,6 +47,7 @@ from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.encoding import is_protected_type
 
+from films.derived import bump_films, films_of, recommending
 from films.guide_checks import timeline_errors
 from films.models import (
     Character,
@@ -388,14 +389,28 @@ def _record(value, source, index, position, *, lines=False):
 @cache
 def _fields(model):
     """Every field a guide object may give, by name: concrete ones, then m2m."""
-    names = {f.name: f for f in model._meta.concrete_fields if not f.primary_key}
+    names = {f.name: f for f in _concrete(model)}
     names.update((f.name, f) for f in model._meta.local_many_to_many)
     return names
 
 
 @cache
 def _concrete(model):
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
+    """The fields a file gives: not the derived ones (stored HTML, versions),
+    which the site makes itself and a file must never set."""
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.serialize]
+
+
+@cache
+def _compared(model):
+    """The fields that make a stored row differ from its object: those a file
+    gives, and the HTML rendered from them (new when the renderer changed) —
+    not the film's version, which the loader bumps itself."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.name != "version"
+    ]
 
 
 @cache
@@ -693,6 +708,7 @@ class Loader:
         self._pending = None
         self._problems = None
         self._position_top = defaultdict(int)
+        self._made = set()  # films this load created: they keep the file's times
 
     # -- the whole input
 
@@ -772,6 +788,7 @@ class Loader:
                     )
                 ]
             ) from error
+        self._bump(staged)
         self._finish(staged)
         self._pending = None
         # With DEBUG on, Django keeps every query; a catalogue would pile them up.
@@ -823,6 +840,7 @@ class Loader:
             except _Bad as bad:
                 item.broken.add(name)
                 self._problem(item, name, str(bad))
+        obj.render_text()
         for field_ in _required(model):
             if field_.name not in record.fields:
                 item.broken.add(field_.name)
@@ -937,7 +955,7 @@ class Loader:
                 setattr(obj, field_.attname, getattr(row, field_.attname))
         item.changed = [
             f.name
-            for f in _concrete(type(obj))
+            for f in _compared(type(obj))
             if getattr(obj, f.attname) != getattr(row, f.attname)
         ]
         item.m2m_changed = [
@@ -1190,6 +1208,32 @@ class Loader:
                 marks = ", ".join(["%s"] * len(fields))
                 sql = f"INSERT INTO {quote(table)} ({columns}) VALUES ({marks})"  # noqa: S608
                 cursor.executemany(sql, list(values))
+
+    def _bump(self, staged):
+        """A new version for every guide the batch changed (bulk writes send
+        no signals). Films made by this load keep the file's "updated" time."""
+        touched, made, linked = set(), set(), set()
+        for model, items in staged.items():
+            for item in items:
+                if item.state not in (CREATED, UPDATED):
+                    continue
+                obj = item.obj
+                if model is Film:
+                    (made if item.state is CREATED else touched).add(obj.pk)
+                    # Guides recommending it link it only while it is published.
+                    linked.update(recommending([obj.slug], self.using))
+                elif model is CharacterBeat:
+                    touched.add(obj.character.film_id)
+                elif hasattr(obj, "film_id"):
+                    touched.add(obj.film_id)
+                elif item.state is UPDATED:  # a person, theme, genre… renamed
+                    touched.update(films_of(obj, self.using))
+        self._made |= made
+        if touched - self._made:
+            bump_films(touched - self._made, touch=True, using=self.using)
+        quiet = (touched & self._made) | made | (linked - touched)
+        if quiet:
+            bump_films(quiet, using=self.using)
 
     def _finish(self, staged):
         for model, items in staged.items():

@@ -14,7 +14,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
+from films.markup import html_field_name, render_markdown
 from films.spoilers import format_timecode
 
 MIN_YEAR = 1888  # the oldest surviving film
@@ -23,18 +25,57 @@ MAX_RUNTIME = 1440  # minutes; a day is plenty
 ZERO = timedelta(0)
 
 
+class RenderedHTMLField(models.TextField):
+    """HTML rendered from a Markdown field (``films.markup``), stored beside it.
+
+    Only the renderer writes it: it is not editable, not serialised (fixtures,
+    exports and history hold the Markdown only) and is rendered again on every
+    save, so a value read back is safe to show as it is.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.update(blank=True, default="", editable=False, serialize=False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        for forced in ("blank", "default", "editable", "serialize"):
+            kwargs.pop(forced, None)
+        return name, path, args, kwargs
+
+    def from_db_value(self, value, expression, connection):
+        return value if value is None else mark_safe(value)  # noqa: S308 — sanitised on write
+
+
 class GuideModel(models.Model):
-    """Puts each failed database constraint's message on the field at fault.
+    """Puts each failed database constraint's message on the field at fault,
+    and renders the model's Markdown fields into their stored HTML.
 
     Django files a failed multi-field unique or check constraint under the
     form's non-field errors; editors and the loader need to know which field
     to fix, so each model names it in ``constraint_error_fields``.
+
+    ``markdown_fields`` names the fields editors write in Markdown; each has a
+    :class:`RenderedHTMLField` named ``<field>_html``. ``render_text()`` fills
+    them; ``films.derived`` calls it before every save, whatever saves.
     """
 
     constraint_error_fields = {}
+    markdown_fields = ()
 
     class Meta:
         abstract = True
+
+    def render_text(self):
+        """Render every Markdown field into its stored HTML; True if any changed."""
+        changed = False
+        for name in self.markdown_fields:
+            target = html_field_name(name)
+            html = render_markdown(getattr(self, name))
+            if getattr(self, target) != html:
+                changed = True
+            setattr(self, target, mark_safe(html))  # noqa: S308 — sanitised by nh3
+        return changed
 
     def validate_constraints(self, exclude=None):
         try:
@@ -282,8 +323,11 @@ class Theme(GuideModel):
     description = models.TextField(
         help_text="What the theme is, spoiler-free, for any film (Markdown)."
     )
+    description_html = RenderedHTMLField()
 
     objects = SlugQuerySet.as_manager()
+
+    markdown_fields = ("description",)
 
     class Meta:
         ordering = ["name"]
@@ -331,17 +375,24 @@ class Film(GuideModel):
     premise = models.TextField(
         help_text="Spoiler-free: what a visitor may read before watching (Markdown)."
     )
+    premise_html = RenderedHTMLField()
     ending_explained = models.TextField(
         blank=True, help_text="Revealed only at the end of the film (Markdown)."
     )
+    ending_explained_html = RenderedHTMLField()
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT
     )
     featured = models.BooleanField(default=False, help_text="Shown on the home page.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by any change to anything in the guide (films.derived); page
+    # caches carry it in their keys, so an edit is seen on the next request.
+    version = models.PositiveBigIntegerField(default=0, editable=False, serialize=False)
 
     objects = FilmQuerySet.as_manager()
+
+    markdown_fields = ("premise", "ending_explained")
 
     constraint_error_fields = {
         "film_year_in_range": "year",
@@ -433,6 +484,7 @@ class Character(GuideModel):
     description = models.TextField(
         help_text="Who they are, spoiler-free as of their first appearance (Markdown)."
     )
+    description_html = RenderedHTMLField()
     is_main = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(
         default=0, help_text="Order in lists of characters."
@@ -443,6 +495,8 @@ class Character(GuideModel):
     )
 
     objects = CharacterQuerySet.as_manager()
+
+    markdown_fields = ("description",)
 
     constraint_error_fields = {
         "character_slug_unique_per_film": "slug",
@@ -488,9 +542,12 @@ class CharacterBeat(GuideModel):
     )
     position = models.PositiveSmallIntegerField()
     text = models.TextField(help_text="Markdown.")
+    text_html = RenderedHTMLField()
     reveals_at = reveal_point_field()
 
     objects = CharacterBeatQuerySet.as_manager()
+
+    markdown_fields = ("text",)
 
     constraint_error_fields = {
         "beat_position_unique": "position",
@@ -545,11 +602,14 @@ class Scene(GuideModel):
     )
     title = models.CharField(max_length=200)
     summary = models.TextField(help_text="Markdown.")
+    summary_html = RenderedHTMLField()
     location = models.CharField(max_length=200, blank=True)
     characters = models.ManyToManyField(Character, blank=True, related_name="scenes")
     themes = models.ManyToManyField(Theme, blank=True, related_name="scenes")
 
     objects = SceneQuerySet.as_manager()
+
+    markdown_fields = ("summary",)
 
     constraint_error_fields = {
         "scene_slug_unique_per_film": "slug",
@@ -655,9 +715,12 @@ class PlotSection(GuideModel):
     position = models.PositiveSmallIntegerField()
     heading = models.CharField(max_length=200)
     body = models.TextField(help_text="Markdown.")
+    body_html = RenderedHTMLField()
     reveals_at = reveal_point_field()
 
     objects = PlotSectionQuerySet.as_manager()
+
+    markdown_fields = ("body",)
 
     constraint_error_fields = {
         "plot_section_position_unique": "position",
@@ -701,11 +764,14 @@ class FilmTheme(GuideModel):
     )
     position = models.PositiveSmallIntegerField(default=0)
     analysis = models.TextField(help_text="Markdown.")
+    analysis_html = RenderedHTMLField()
     reveals_at = reveal_point_field(
         "When the analysis stops being a spoiler (usually the last scene it draws on)."
     )
 
     objects = FilmThemeQuerySet.as_manager()
+
+    markdown_fields = ("analysis",)
 
     constraint_error_fields = {
         "film_theme_unique": "theme",
@@ -834,9 +900,12 @@ class Recommendation(GuideModel):
         validators=[MinValueValidator(MIN_YEAR), MaxValueValidator(MAX_YEAR)]
     )
     reason = models.TextField(help_text="Spoiler-free, for either film (Markdown).")
+    reason_html = RenderedHTMLField()
     position = models.PositiveSmallIntegerField(default=0)
 
     objects = RecommendationQuerySet.as_manager()
+
+    markdown_fields = ("reason",)
 
     constraint_error_fields = {
         "recommendation_unique": "target_slug",
@@ -863,3 +932,20 @@ class Recommendation(GuideModel):
     def clean(self):
         if self.film_id and self.target_slug == self.film.slug:
             raise ValidationError({"target_slug": "A film cannot recommend itself."})
+
+
+class CatalogueVersion(models.Model):
+    """The catalogue's version: one row, bumped with every guide's version.
+
+    Pages that show many films (home, catalogue, people, themes across films)
+    carry it in their cache keys, so any change to a film they show is seen
+    on the next request. ``films.derived`` keeps it.
+    """
+
+    version = models.PositiveBigIntegerField(default=1)
+
+    class Meta:
+        default_permissions = ()  # bookkeeping: nobody edits it
+
+    def __str__(self):
+        return f"catalogue version {self.version}"

@@ -15,6 +15,7 @@ in every QuerySet.
 """
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -98,6 +99,36 @@ class Horizon:
         if self.kind in (NONE, ALL):
             return self.kind
         return format_timecode(self.at)
+
+
+def effective_horizon(horizon, reveal_points):
+    """The horizon that reveals exactly what ``horizon`` does, in few variants.
+
+    ``reveal_points`` are the film's reveal points, sorted. A time is moved
+    back to the latest reveal point at or before it — ``1:12`` and ``1:13``
+    reveal the same things when nothing is revealed between them — or to
+    ``none`` when it is before them all. So a film has one variant of each
+    page per reveal point (and ``none`` and ``all``), whatever times visitors
+    choose, and caches and links agree on them.
+    """
+    if horizon.kind != "time":
+        return horizon
+    index = bisect_right(reveal_points, horizon.at)
+    if index == 0:
+        return Horizon(NONE)
+    return Horizon.at_time(reveal_points[index - 1])
+
+
+def variant_key(*, page, film_id, version, horizon, order, code, site, extra=""):
+    """The cache key of one variant of a film's page: the one recipe.
+
+    It holds what fixes a page's content and nothing else: the deployed code
+    and templates (``code``), the site it is served as (``site``: scheme and
+    host, which canonical links carry), the film and its guide ``version``,
+    the page (and ``extra``: which character), the *effective* horizon and
+    the order. The visitor's own label for their horizon is not in it.
+    """
+    return f"page:{code}:{site}:{film_id}:{version}:{page}:{extra}:{horizon}:{order}"
 
 
 def format_timecode(value):

@@ -2,55 +2,44 @@
 
 Every film page is built for one horizon (``films/spoilers.py``): rows beyond
 it are never loaded with their text — only their reveal points, for the
-placeholders that let the visitor move the horizon.
+placeholders that let the visitor move the horizon. Film pages and pages
+across films are served through the page cache (``films/pages.py``).
 """
 
 import json
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, Value
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import requires_csrf_token
 
 from films import search
 from films.filters import FilmFilter
-from films.models import Character, Credit, Film, FilmTheme, Person, Scene, Theme
-from films.spoilers import (
-    ALL,
-    NONE,
-    format_timecode,
-    horizon_for,
-    remember_horizon,
-    remembered_horizon,
+from films.markup import plain_text
+from films.models import (
+    Character,
+    Country,
+    Credit,
+    Film,
+    FilmTheme,
+    Genre,
+    Language,
+    Person,
+    Scene,
+    Theme,
 )
-from films.templatetags.guide import render_markdown
+from films.pages import ORDERS, film_page, site_page
+from films.spoilers import ALL, format_timecode, remembered_horizon
 
 PAGE_SIZE = 20
 THEME_COLOURS = 8
-ORDERS = {"screen": "Screen order", "story": "Story order"}
-
-SECTIONS = [
-    ("detail", "Overview"),
-    ("timeline", "Timeline"),
-    ("characters", "Characters"),
-    ("themes", "Themes"),
-    ("ending", "Ending explained"),
-    ("next", "What to watch next"),
-]
 
 
 # --- Helpers shared by the film pages -------------------------------------------
-
-
-def plain_text(markdown_text):
-    return " ".join(strip_tags(render_markdown(markdown_text)).split())
 
 
 def seen_url(url, at):
@@ -82,86 +71,6 @@ def hidden_summary(url, reveal_points, film, one, many):
     return placeholder(url, points[0], film, what)
 
 
-def horizon_options(film, starts, horizon):
-    """The picker's choices: nothing, each scene's start, everything — and the
-    visitor's own time, where it falls between two of them.
-
-    Scenes are named by number and time only — their titles may be spoilers.
-    Films without scenes get a choice every quarter of an hour.
-    """
-    if starts:
-        points = [
-            (at, f"Scene {position}, from {format_timecode(at)}")
-            for position, at in starts
-        ]
-    else:
-        points = [
-            (timedelta(minutes=m), format_timecode(timedelta(minutes=m)))
-            for m in range(15, film.runtime, 15)
-        ]
-    if horizon.kind == "time" and horizon.at not in {at for at, _ in points}:
-        points.append((horizon.at, f"{format_timecode(horizon.at)} (your choice)"))
-        points.sort(key=lambda point: point[0])
-    return [
-        (NONE, "Nothing yet — no spoilers"),
-        *((format_timecode(at), label) for at, label in points),
-        (ALL, "The whole film — show everything"),
-    ]
-
-
-def load_film(request, slug, queryset=None):
-    queryset = Film.objects.all() if queryset is None else queryset
-    return get_object_or_404(queryset.visible_to(request.user), slug=slug)
-
-
-def render_film_page(request, film, choice, template, context, *, section):
-    """Render one of a film's pages with the horizon control and navigation."""
-    horizon = choice.horizon
-    starts = context.pop("scene_starts", None)
-    if starts is None:
-        starts = list(
-            film.scenes.in_screen_order().values_list("screen_position", "starts_at")
-        )
-    carry = {} if horizon.is_none else {"seen": str(horizon)}
-    query = f"?{urlencode(carry)}" if carry else ""
-    page_url = (
-        request.path
-        if section == "character"
-        else reverse(f"films:{section}", args=[film.slug])
-    )
-    context = {
-        "film": film,
-        "horizon": horizon,
-        "horizon_label": horizon_label(horizon),
-        "horizon_options": horizon_options(film, starts, horizon),
-        "horizon_value": str(horizon),
-        "horizon_message": choice.message,
-        "page_url": page_url,
-        "section": section,
-        "sections": [
-            (name, label, reverse(f"films:{name}", args=[film.slug]) + query)
-            for name, label in SECTIONS
-        ],
-        "query": query,
-        "canonical": request.build_absolute_uri(page_url),
-        "meta_description": plain_text(film.premise),
-        **context,
-    }
-    response = render(request, template, context)
-    remember_horizon(response, film, choice)
-    patch_vary_headers(response, ["Cookie"])
-    patch_cache_control(response, private=True)
-    return response
-
-
-def horizon_label(horizon):
-    if horizon.is_none:
-        return "nothing yet — no spoilers"
-    if horizon.is_all:
-        return "the whole film — everything is shown"
-    return f"up to {format_timecode(horizon.at)}"
-
-
 def page_number(request, messages, last=None):
     """``?page=`` as a number from 1 (to ``last``); 1, with a message, if bad."""
     raw = request.GET.get("page", "1")
@@ -178,6 +87,10 @@ def page_number(request, messages, last=None):
 # --- Site pages ---------------------------------------------------------------
 
 
+PEOPLE_URL = "/people/"  # checked against the URLconf by tests/test_pages.py
+
+
+@site_page()
 def home(request):
     published = Film.objects.published()
     featured = list(published.filter(featured=True).order_by("title")[:6])
@@ -185,6 +98,7 @@ def home(request):
     return render(request, "films/home.html", {"featured": featured, "recent": recent})
 
 
+@site_page()
 def catalogue(request):
     """The catalogue: django-filter over published films, sorted and paged."""
     queryset = Film.objects.published().for_list().order_by("title", "year")
@@ -208,54 +122,74 @@ def catalogue(request):
             "page": page,
             "messages_for_page": messages,
             "page_query": params.urlencode(),
+            "urls": {"people": PEOPLE_URL, "films": reverse("films:catalogue")},
         },
     )
 
 
 # --- A film's pages -----------------------------------------------------------
+# Each takes the request and its FilmRequest (films/pages.py: the film, the
+# visitor's horizon and the effective one, the order) and returns the template
+# and its context; the page cache calls it only for a variant not yet built.
 
 
-def film_detail(request, slug):
+@film_page("detail")
+def film_detail(request, page):
     """Overview: facts, credits, premise, the plot summary up to the horizon."""
-    film = load_film(request, slug, Film.objects.for_overview())
-    choice = horizon_for(request, film)
-    horizon = choice.horizon
-    url = reverse("films:detail", args=[film.slug])
+    film, horizon = page.film, page.horizon
+    url = page.page_url
     sections = list(film.plot_sections.up_to(horizon).order_by("position"))
     hidden = film.plot_sections.beyond(horizon).values_list("reveals_at", flat=True)
-    credits = list(film.credits.all())
+    credits = list(film.credits.select_related("person", "character"))
+    facets = film_facets(film)
     crew = [
         (role.label, [c for c in credits if c.role == role])
         for role in Credit.Role
         if role != Credit.Role.CAST
     ]
     cast = [c for c in credits if c.role == Credit.Role.CAST]
-    return render_film_page(
-        request,
-        film,
-        choice,
-        "films/detail.html",
-        {
-            "plot_sections": sections,
-            "plot_hidden": hidden_summary(
-                url, hidden, film, "The rest of the plot", "more parts of the plot"
-            ),
-            "crew": [(label, people) for label, people in crew if people],
-            "cast": cast,
-            "json_ld": json_ld(request, film, credits),
-        },
-        section="detail",
-    )
+    return "films/detail.html", {
+        "plot_sections": sections,
+        "plot_hidden": hidden_summary(
+            url, hidden, film, "The rest of the plot", "more parts of the plot"
+        ),
+        "crew": [(label, people) for label, people in crew if people],
+        "cast": cast,
+        "facets": facets,
+        "json_ld": json_ld(page, credits, facets),
+    }
 
 
-def json_ld(request, film, credits):
+def film_facets(film):
+    """The film's languages, countries and genres, in one query."""
+    kinds = [
+        (Language, "languages", "code"),
+        (Country, "countries", "code"),
+        (Genre, "genres", "slug"),
+    ]
+    queries = [
+        model.objects.filter(films=film)
+        .order_by()
+        .values_list(Value(kind), key, "name")
+        for model, kind, key in kinds
+    ]
+    facets = {kind: [] for _, kind, _ in kinds}
+    for kind, key, name in queries[0].union(*queries[1:], all=True).order_by():
+        facets[kind].append((key, name))
+    for values in facets.values():
+        values.sort(key=lambda item: item[1])
+    return facets
+
+
+def json_ld(page, credits, facets):
     """schema.org ``Movie`` from spoiler-free fields only."""
+    film = page.film
 
     def person(credit):
         return {
             "@type": "Person",
             "name": credit.person.name,
-            "url": request.build_absolute_uri(credit.person.get_absolute_url()),
+            "url": f"{page.site}{PEOPLE_URL}{credit.person.slug}/",
         }
 
     hours, minutes = divmod(film.runtime, 60)
@@ -263,21 +197,20 @@ def json_ld(request, film, credits):
         "@context": "https://schema.org",
         "@type": "Movie",
         "name": film.title,
-        "url": request.build_absolute_uri(film.get_absolute_url()),
+        "url": page.site + page.page_url,
         "alternateName": film.original_title or None,
         "director": [person(c) for c in credits if c.role == Credit.Role.DIRECTOR],
         "actor": [person(c) for c in credits if c.role == Credit.Role.CAST],
         "duration": f"PT{hours}H{minutes}M" if hours else f"PT{minutes}M",
         "dateCreated": str(film.year),
-        "inLanguage": [language.code for language in film.languages.all()],
+        "inLanguage": [code for code, _ in facets["languages"]],
         "countryOfOrigin": [
-            {"@type": "Country", "name": country.name}
-            for country in film.countries.all()
+            {"@type": "Country", "name": name} for _, name in facets["countries"]
         ],
-        "genre": [genre.name for genre in film.genres.all()],
+        "genre": [name for _, name in facets["genres"]],
         "isBasedOn": film.based_on or None,
         "dateModified": film.updated_at.isoformat(),
-        "description": plain_text(film.premise),
+        "description": plain_text(film.premise_html),
     }
     data = {key: value for key, value in data.items() if value not in (None, [])}
     text = json.dumps(data, ensure_ascii=False, indent=2)
@@ -288,24 +221,11 @@ def json_ld(request, film, credits):
     return mark_safe(escaped)  # noqa: S308 — JSON with markup characters escaped
 
 
-def timeline(request, slug):
+@film_page("timeline", with_order=True)
+def timeline(request, page):
     """Scene by scene in screen or story order, up to the horizon."""
-    film = load_film(request, slug)
-    choice = horizon_for(request, film)
-    horizon = choice.horizon
-    order = request.GET.get("order", "screen")
-    messages = []
-    if order not in ORDERS:
-        messages.append(
-            f"“{order[:20]}” is not an order: showing screen order "
-            "(choose screen or story)."
-        )
-        order = "screen"
-    all_scenes = list(
-        film.scenes.in_screen_order().values_list(
-            "screen_position", "starts_at", "story_position"
-        )
-    )
+    film, horizon, order = page.film, page.horizon, page.order
+    all_scenes = page.points.scenes
     orders_differ = any(screen != story for screen, _, story in all_scenes)
     film_themes = list(film.film_themes.select_related("theme"))
     colours = {
@@ -325,7 +245,7 @@ def timeline(request, slug):
             for theme in scene.themes.all()
         ]
     shown_themes = {theme.id for scene in scenes for theme, _ in scene.theme_tags}
-    url = reverse("films:timeline", args=[film.slug])
+    url = page.page_url
     order_query = "" if order == "screen" else "&" + urlencode({"order": order})
     hidden = [
         placeholder(url, at, film, f"Scene {position}")
@@ -343,68 +263,48 @@ def timeline(request, slug):
     )
     if summary:
         summary["url"] += order_query
-    return render_film_page(
-        request,
-        film,
-        choice,
-        "films/timeline.html",
-        {
-            "scenes": scenes,
-            "hidden_scenes": hidden if order == "screen" else [],
-            "hidden_summary": summary if order == "story" else None,
-            "order": order,
-            "orders": ORDERS,
-            "orders_differ": orders_differ,
-            "page_messages": messages,
-            "scene_count": len(all_scenes),
-            "scene_starts": [(p, at) for p, at, _ in all_scenes],
-            "legend": [
-                (ft.theme, colours[ft.theme_id])
-                for ft in film_themes
-                if ft.theme_id in shown_themes
-            ],
-        },
-        section="timeline",
-    )
+    return "films/timeline.html", {
+        "scenes": scenes,
+        "hidden_scenes": hidden if order == "screen" else [],
+        "hidden_summary": summary if order == "story" else None,
+        "orders": ORDERS,
+        "orders_differ": orders_differ,
+        "scene_count": len(all_scenes),
+        "legend": [
+            (ft.theme, colours[ft.theme_id])
+            for ft in film_themes
+            if ft.theme_id in shown_themes
+        ],
+    }
 
 
-def characters(request, slug):
-    film = load_film(request, slug)
-    choice = horizon_for(request, film)
-    horizon = choice.horizon
+@film_page("characters")
+def characters(request, page):
+    film, horizon = page.film, page.horizon
     people = list(
         film.characters.up_to(horizon).prefetch_related(
             Prefetch("credits", queryset=Credit.objects.select_related("person"))
         )
     )
     hidden = film.characters.beyond(horizon).values_list("reveals_at", flat=True)
-    url = reverse("films:characters", args=[film.slug])
-    return render_film_page(
-        request,
-        film,
-        choice,
-        "films/characters.html",
-        {
-            "characters": people,
-            "characters_hidden": hidden_summary(
-                url, hidden, film, "One more character", "more characters"
-            ),
-        },
-        section="characters",
-    )
+    return "films/characters.html", {
+        "characters": people,
+        "characters_hidden": hidden_summary(
+            page.page_url, hidden, film, "One more character", "more characters"
+        ),
+    }
 
 
-def character_detail(request, slug, character_slug):
-    film = load_film(request, slug)
+@film_page("character")
+def character_detail(request, page, character_slug):
+    film, horizon = page.film, page.horizon
     character = get_object_or_404(
         film.characters.prefetch_related(
             Prefetch("credits", queryset=Credit.objects.select_related("person"))
         ),
         slug=character_slug,
     )
-    choice = horizon_for(request, film)
-    horizon = choice.horizon
-    url = request.path
+    url = page.page_url
     context = {"character_hidden": None}
     if not horizon.reveals(character.reveals_at):
         # Not even the name: the visitor has not met this character yet.
@@ -422,21 +322,13 @@ def character_detail(request, slug, character_slug):
             ),
             scenes=list(character.scenes.up_to(horizon).in_screen_order()),
         )
-    return render_film_page(
-        request,
-        film,
-        choice,
-        "films/character_detail.html",
-        {"character": character, **context},
-        section="character",
-    )
+    return "films/character_detail.html", {"character": character, **context}
 
 
-def film_themes(request, slug):
-    film = load_film(request, slug)
-    choice = horizon_for(request, film)
-    horizon = choice.horizon
-    url = reverse("films:themes", args=[film.slug])
+@film_page("themes")
+def film_themes(request, page):
+    film, horizon = page.film, page.horizon
+    url = page.page_url
     analyses = list(film.film_themes.select_related("theme"))
     scenes = list(
         film.scenes.up_to(horizon)
@@ -454,58 +346,46 @@ def film_themes(request, slug):
         analysis.carried_by = [
             s for s in scenes if analysis.theme_id in {t.id for t in s.themes.all()}
         ]
-    return render_film_page(
-        request,
-        film,
-        choice,
-        "films/themes.html",
-        {"analyses": analyses},
-        section="themes",
-    )
+    return "films/themes.html", {"analyses": analyses}
 
 
-def ending(request, slug):
-    film = load_film(request, slug)
-    choice = horizon_for(request, film)
-    url = reverse("films:ending", args=[film.slug])
+@film_page("ending")
+def ending(request, page):
+    film = page.film
     hidden = unless_revealed(
-        choice.horizon, film.ending_reveals_at, url, film, "The ending explained"
-    )
-    return render_film_page(
-        request,
+        page.horizon,
+        film.ending_reveals_at,
+        page.page_url,
         film,
-        choice,
-        "films/ending.html",
-        {"ending_shown": hidden is None, "ending_hidden": hidden},
-        section="ending",
+        "The ending explained",
     )
-
-
-def watch_next(request, slug):
-    film = load_film(request, slug)
-    choice = horizon_for(request, film)
-    recommendations = list(film.recommendations.all())
-    guided = {
-        f.slug: f
-        for f in Film.objects.published().filter(
-            slug__in=[r.target_slug for r in recommendations]
-        )
+    return "films/ending.html", {
+        "ending_shown": hidden is None,
+        "ending_hidden": hidden,
     }
-    for rec in recommendations:
-        rec.target = guided.get(rec.target_slug)
-    return render_film_page(
-        request,
-        film,
-        choice,
-        "films/next.html",
-        {"recommendations": recommendations},
-        section="next",
+
+
+@film_page("next")
+def watch_next(request, page):
+    film = page.film
+    recommendations = list(film.recommendations.all())
+    guided = set(
+        Film.objects.published()
+        .filter(slug__in=[r.target_slug for r in recommendations])
+        .values_list("slug", flat=True)
     )
+    catalogue_url = reverse("films:catalogue")
+    for rec in recommendations:
+        rec.target_url = (
+            f"{catalogue_url}{rec.target_slug}/" if rec.target_slug in guided else None
+        )
+    return "films/next.html", {"recommendations": recommendations}
 
 
 # --- Across films ---------------------------------------------------------------
 
 
+@site_page(horizons=True)
 def theme_detail(request, slug):
     """One theme across films; each film's analysis within its own horizon."""
     theme = get_object_or_404(Theme, slug=slug)
@@ -542,6 +422,7 @@ def theme_detail(request, slug):
     )
 
 
+@site_page()
 def person_detail(request, slug):
     person = get_object_or_404(Person, slug=slug)
     credits = list(
@@ -562,6 +443,7 @@ def person_detail(request, slug):
 # --- Search ---------------------------------------------------------------------
 
 
+@site_page(horizons=True)
 def search_page(request):
     """Search across the catalogue, within the visitor's horizon for each film."""
     raw = request.GET.get("q", "")

@@ -7,6 +7,7 @@ except that production (``DEBUG`` off, the default) refuses to start without a
 examples, in README.md.
 """
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -193,7 +194,47 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # A film has a page variant per reveal point and order: room for
+            # every variant of a large catalogue's most read films.
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20_000)},
+        }
+    }
+# Cached pages are keyed by their guide's version, so they never go stale;
+# the timeout only lets unread variants make room.
+CACHES["default"]["TIMEOUT"] = env_int("CACHE_TIMEOUT", 24 * 3600)
+
+# Page caches (films/pages.py): whole pages per guide version and horizon,
+# and the ETags and Cache-Control headers that go with them. PAGE_CACHE=off
+# turns them off, for measuring and debugging.
+PAGE_CACHE = env_bool("PAGE_CACHE", True)
+# How long browsers and shared caches may keep a page whose URL fixes its
+# content (an explicit ?seen=), and serve it stale while they check again.
+PAGE_MAX_AGE = env_int("PAGE_MAX_AGE", 300)
+PAGE_STALE_WHILE_REVALIDATE = env_int("PAGE_STALE_WHILE_REVALIDATE", 3600)
+
+
+def code_version():
+    """What the deployed code and templates are: CODE_VERSION, or a digest of
+    the files that shape a page, so a deploy never serves pages cached by the
+    code before it."""
+    if os.environ.get("CODE_VERSION"):
+        return os.environ["CODE_VERSION"]
+    digest = hashlib.blake2b(digest_size=8)
+    for folder, pattern in (
+        ("films", "*.py"),
+        ("templates", "*.html"),
+        ("static", "*.*"),
+    ):
+        for path in sorted((BASE_DIR / folder).rglob(pattern)):
+            digest.update(str(path.relative_to(BASE_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+CODE_VERSION = code_version()
 
 # Axes first: it refuses a locked-out sign-in before the password is checked.
 AUTHENTICATION_BACKENDS = [

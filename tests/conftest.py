@@ -1,4 +1,18 @@
 import pytest
+from django.core.cache import cache
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache.
+
+    Page caches are keyed by guide versions, and a test database that is
+    rolled back gives the next test the same versions again: a page cached by
+    one test must not be served to the next.
+    """
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

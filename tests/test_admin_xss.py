@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 
 from films import urls as film_urls
+from films.markup import render_markdown
 from films.models import Film, Person, Theme
-from films.templatetags.guide import render_markdown
 from tests.admin_helpers import add_row, change_url, form_data, make_editor
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from films.markup import render_markdown
 from films.models import Film
 from films.spoilers import Horizon
-from films.templatetags.guide import render_markdown
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped_guides")]
 from tests.shipped import shipped_guides  # noqa: E402, F401

@@ -1,33 +1,14 @@
-"""Filters that only format: Markdown to sanitised HTML, timecodes, runtimes."""
+"""Filters that only format: timecodes, runtimes, ordinals.
 
-import markdown as markdown_lib
-import nh3
+Editor text is not rendered here: pages show the HTML stored when it was
+written (``films/markup.py``).
+"""
+
 from django import template
-from django.utils.safestring import mark_safe
 
 from films.spoilers import format_timecode
 
 register = template.Library()
-
-ALLOWED_TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "blockquote", "br", "code"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
-
-
-def render_markdown(text):
-    """Editor Markdown → HTML that carries no raw HTML, script or style."""
-    html = markdown_lib.markdown(text or "", output_format="html")
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
-
-
-@register.filter
-def markdown(text):
-    return mark_safe(render_markdown(text))  # noqa: S308 — sanitised by nh3 above
 
 
 @register.filter

@@ -1,0 +1,196 @@
+"""What is derived from the guides, kept in step on every path that writes them.
+
+Two things are stored rather than worked out on each request:
+
+* the HTML of every Markdown field (``GuideModel.render_text``), and
+* each film's ``version``, and the catalogue's (``CatalogueVersion``), which
+  page caches carry in their keys (``films/pages.py``).
+
+They are kept here by model signals, not in ``save()``, on purpose: the paths
+that write guides are not all ``save()``. ``loaddata`` and django-reversion's
+revert and recover save rows "raw" (``save_base``), and deletes cascade, yet
+each of them must render the text it writes and bump the guide it touches.
+``load_guides`` writes in bulk, bypassing signals, and calls
+:func:`bump_films` and ``render_text()`` itself.
+"""
+
+from itertools import batched
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.utils import timezone
+
+from films.models import (
+    CatalogueVersion,
+    Character,
+    CharacterBeat,
+    Country,
+    Credit,
+    Film,
+    FilmTheme,
+    Genre,
+    GuideModel,
+    Language,
+    Person,
+    PlotSection,
+    Recommendation,
+    Scene,
+    Theme,
+)
+
+# For each model, the films a change to one of its rows touches.
+FILMS_OF = {
+    Film: lambda obj: Film.objects.filter(pk=obj.pk),
+    Character: lambda obj: Film.objects.filter(pk=obj.film_id),
+    Scene: lambda obj: Film.objects.filter(pk=obj.film_id),
+    PlotSection: lambda obj: Film.objects.filter(pk=obj.film_id),
+    FilmTheme: lambda obj: Film.objects.filter(pk=obj.film_id),
+    Credit: lambda obj: Film.objects.filter(pk=obj.film_id),
+    Recommendation: lambda obj: Film.objects.filter(pk=obj.film_id),
+    CharacterBeat: lambda obj: Film.objects.filter(characters=obj.character_id),
+    Person: lambda obj: Film.objects.filter(credits__person=obj.pk),
+    Theme: lambda obj: Film.objects.filter(
+        Q(film_themes__theme=obj.pk) | Q(scenes__themes=obj.pk)
+    ),
+    Genre: lambda obj: Film.objects.filter(genres=obj.pk),
+    Country: lambda obj: Film.objects.filter(countries=obj.pk),
+    Language: lambda obj: Film.objects.filter(languages=obj.pk),
+}
+
+
+def bump_films(film_ids, *, touch=False, using=None):
+    """A new version for each of these films, and for the catalogue.
+
+    A film's new version is the catalogue's new version, so versions only
+    grow and no two guides, nor two states of one guide (even one deleted and
+    made again), ever share one: a cache key built from an old version is
+    never read again. ``touch`` also sets the films' ``updated_at`` (their
+    "Last updated" and ``Last-Modified``).
+    """
+    film_ids = {pk for pk in film_ids if pk is not None}
+    with transaction.atomic(using=using):
+        version = bump_catalogue(using=using)
+        if not film_ids:
+            return
+        changes = {"version": version}
+        if touch:
+            changes["updated_at"] = timezone.now()
+        for chunk in batched(sorted(film_ids), 500):
+            Film.objects.using(using).filter(pk__in=chunk).update(**changes)
+
+
+def bump_catalogue(using=None):
+    """The catalogue's next version (its row is made when missing)."""
+    versions = CatalogueVersion.objects.using(using)
+    if not versions.filter(pk=1).update(version=F("version") + 1):
+        versions.get_or_create(pk=1)
+        versions.filter(pk=1).update(version=F("version") + 1)
+    return versions.values_list("version", flat=True).get(pk=1)
+
+
+def films_of(obj, using=None):
+    """The ids of the films whose guides show ``obj``."""
+    films = FILMS_OF[type(obj)](obj).using(using)
+    return list(films.values_list("pk", flat=True).distinct())
+
+
+def render_before_save(sender, instance, raw, using, **kwargs):
+    if sender is CatalogueVersion and raw:
+        # Loading a dump must not set the count back: versions never repeat.
+        current = CatalogueVersion.objects.using(using).filter(pk=instance.pk)
+        instance.version = max(
+            instance.version, current.values_list("version", flat=True).first() or 0
+        )
+        return
+    if not isinstance(instance, GuideModel):
+        return
+    instance.render_text()
+    if raw and sender is Film and instance.pk is not None:
+        # A raw save (loaddata, a revert) carries no version: keep the stored
+        # one, so that the bump after the save moves it forward, never back.
+        current = (
+            Film.objects.using(using)
+            .filter(pk=instance.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if current is not None:
+            instance.version = current
+
+
+def bump_after_write(sender, instance, using, created, **kwargs):
+    """A saved row: a new version for the guides that show it.
+
+    Only versions move here; ``updated_at`` ("Last updated") is the film's
+    own, set when the film is saved — the admin saves it with every edit of
+    its guide — and kept as given by raw saves, so that loading a fixture
+    again changes nothing.
+    """
+    if sender not in FILMS_OF:
+        return
+    if sender is Film:
+        # Guides that recommend this film link it only while it is published.
+        bump_films([instance.pk, *recommending([instance.slug], using)], using=using)
+    elif created and sender in (Person, Theme, Genre, Country, Language):
+        bump_catalogue(using=using)  # no guide shows a new one yet
+    else:
+        bump_films(films_of(instance, using), using=using)
+
+
+def recommending(slugs, using=None):
+    """The films whose "what to watch next" names one of these films."""
+    return list(
+        Film.objects.using(using)
+        .filter(recommendations__target_slug__in=list(slugs))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def bump_after_delete(sender, instance, using, **kwargs):
+    if sender not in FILMS_OF:
+        return
+    if sender is Film:
+        bump_films(recommending([instance.slug], using), using=using)
+        return
+    bump_films(films_of(instance, using), using=using)
+
+
+def bump_after_m2m(sender, instance, action, reverse, model, pk_set, using, **kwargs):
+    """Languages, countries and genres of a film; characters and themes of a scene."""
+    if action == "pre_clear" and reverse:
+        # After the clear nothing says which guides lost this row: note them now.
+        instance._films_before_clear = films_of(instance, using)
+        return
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        owner = instance.pk if isinstance(instance, Film) else instance.film_id
+        bump_films([owner], using=using)
+    elif action == "post_clear":
+        bump_films(getattr(instance, "_films_before_clear", []), using=using)
+    elif model is Film:
+        bump_films(pk_set, using=using)
+    else:
+        scenes = Scene.objects.using(using).filter(pk__in=pk_set)
+        bump_films(set(scenes.values_list("film_id", flat=True)), using=using)
+
+
+def connect():
+    pre_save.connect(render_before_save, dispatch_uid="films.render_before_save")
+    post_save.connect(bump_after_write, dispatch_uid="films.bump_after_write")
+    post_delete.connect(bump_after_delete, dispatch_uid="films.bump_after_delete")
+    relations = (
+        Film.languages,
+        Film.countries,
+        Film.genres,
+        Scene.characters,
+        Scene.themes,
+    )
+    for field in relations:
+        m2m_changed.connect(
+            bump_after_m2m,
+            sender=field.through,
+            dispatch_uid=f"films.bump_after_m2m.{field.through.__name__}",
+        )
