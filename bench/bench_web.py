@@ -210,16 +210,25 @@ def drive(wrk, url, seconds):
     return rate, latency.get("50", 0.0), latency.get("99", 0.0), errors
 
 
+def counting_cache(site):
+    if "REDIS_URL" not in site.env:
+        return {}
+    with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
+        sock.sendall(f"SELECT {REDIS_DB + 1}\r\nFLUSHDB\r\n".encode())
+        sock.recv(64)
+    return {"REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB + 1}"}
+
+
 def query_counts(site, paths):
     """Queries for each path: the first request, then the same again (cached)."""
     script = (
-        "import json, sys\n"
+        "import json\n"
         "from django.db import connection\n"
         "from django.test import Client\n"
         "from django.test.utils import CaptureQueriesContext\n"
         "client = Client(HTTP_HOST='127.0.0.1')\n"
         "counts = {}\n"
-        "for path in json.loads(sys.argv[1]):\n"
+        "for path in json.loads(sys.argv[2]):\n"
         "    seen = []\n"
         "    for _ in range(2):\n"
         "        with CaptureQueriesContext(connection) as queries:\n"
@@ -232,11 +241,13 @@ def query_counts(site, paths):
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); exec(sys.argv[1])",
+            "import sys, django; django.setup(); exec(sys.argv[1])",
             script,
+            json.dumps(paths),
         ],
-        # Its own empty local-memory cache: the first request is built.
-        env={**site.env, "REDIS_URL": ""},
+        # Its own empty cache (Redis's next database, or local memory), so
+        # that the first request builds the page and the second is cached.
+        env={**site.env, **counting_cache(site)},
         capture_output=True,
         text=True,
         check=False,

@@ -4,7 +4,9 @@ Two things are stored rather than worked out on each request:
 
 * the HTML of every Markdown field (``GuideModel.render_text``), and
 * each film's ``version``, and the catalogue's (``CatalogueVersion``), which
-  page caches carry in their keys (``films/pages.py``).
+  page caches carry in their keys (``films/pages.py``), and its
+  ``reveal_index``: every reveal point of the guide, which film pages read
+  instead of querying for them.
 
 They are kept here by model signals, not in ``save()``, on purpose: the paths
 that write guides are not all ``save()``. ``loaddata`` and django-reversion's
@@ -14,10 +16,11 @@ each of them must render the text it writes and bump the guide it touches.
 :func:`bump_films` and ``render_text()`` itself.
 """
 
+import functools
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, IntegerField, Q, Value
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.utils import timezone
 
@@ -59,6 +62,55 @@ FILMS_OF = {
 }
 
 
+def reveal_index(film_ids, using=None):
+    """``{film id: {"points": [...], "scenes": [...]}}`` in seconds, one query.
+
+    The points are every reveal point of the guide (scenes' starts, the
+    characters, beats, plot sections and analyses that have one, and the
+    end); the scenes are (screen position, start, story position).
+    """
+    film_ids = list(film_ids)
+    no_position = Value(0, output_field=IntegerField())
+    others = [
+        model.objects.using(using)
+        .filter(**{f"{lookup}__in": film_ids, "reveals_at__isnull": False})
+        .order_by()
+        .values_list(lookup, no_position, "reveals_at", no_position)
+        for model, lookup in (
+            (Character, "film"),
+            (CharacterBeat, "character__film"),
+            (PlotSection, "film"),
+            (FilmTheme, "film"),
+        )
+    ]
+    scenes = (
+        Scene.objects.using(using)
+        .filter(film__in=film_ids)
+        .order_by()
+        .values_list("film", "screen_position", "starts_at", "story_position")
+    )
+    index = {}
+    runtimes = dict(
+        Film.objects.using(using).filter(pk__in=film_ids).values_list("pk", "runtime")
+    )
+    for film_id, runtime in runtimes.items():
+        index[film_id] = {"points": {runtime * 60}, "scenes": []}
+    for film_id, screen, at, story in scenes.union(*others, all=True).order_by():
+        entry = index.get(film_id)
+        if entry is None:
+            continue
+        seconds = int(at.total_seconds())
+        entry["points"].add(seconds)
+        if screen:
+            entry["scenes"].append([screen, seconds, story])
+    for entry in index.values():
+        entry["points"] = sorted(entry["points"])
+        entry["scenes"].sort()
+    for film_id in film_ids:
+        index.setdefault(film_id, {"points": [], "scenes": []})
+    return index
+
+
 def bump_films(film_ids, *, touch=False, using=None):
     """A new version for each of these films, and for the catalogue.
 
@@ -72,12 +124,27 @@ def bump_films(film_ids, *, touch=False, using=None):
     with transaction.atomic(using=using):
         version = bump_catalogue(using=using)
         if not film_ids:
+            transaction.on_commit(functools.partial(_publish, (), using=using))
             return
         changes = {"version": version}
         if touch:
             changes["updated_at"] = timezone.now()
+        transaction.on_commit(
+            functools.partial(_publish, film_ids, using=using), using=using
+        )
         for chunk in batched(sorted(film_ids), 500):
             Film.objects.using(using).filter(pk__in=chunk).update(**changes)
+            films = [
+                Film(pk=pk, reveal_index=index)
+                for pk, index in reveal_index(chunk, using).items()
+            ]
+            Film.objects.using(using).bulk_update(films, ["reveal_index"])
+
+
+def _publish(film_ids, gone_slugs=(), using=None):
+    from films.pages import publish_heads
+
+    publish_heads(film_ids, gone_slugs, using=using)
 
 
 def bump_catalogue(using=None):
@@ -153,6 +220,10 @@ def bump_after_delete(sender, instance, using, **kwargs):
         return
     if sender is Film:
         bump_films(recommending([instance.slug], using), using=using)
+        transaction.on_commit(
+            functools.partial(_publish, (), [instance.slug], using=using),
+            using=using,
+        )
         return
     bump_films(films_of(instance, using), using=using)
 

@@ -61,6 +61,7 @@ from films.models import (
     Person,
     PlotSection,
     Recommendation,
+    RenderedHTMLField,
     Scene,
     Theme,
 )
@@ -405,11 +406,11 @@ def _concrete(model):
 def _compared(model):
     """The fields that make a stored row differ from its object: those a file
     gives, and the HTML rendered from them (new when the renderer changed) —
-    not the film's version, which the loader bumps itself."""
+    not the film's version and reveal index, which the loader bumps itself."""
     return [
         f
         for f in model._meta.concrete_fields
-        if not f.primary_key and f.name != "version"
+        if not f.primary_key and (f.serialize or isinstance(f, RenderedHTMLField))
     ]
 
 

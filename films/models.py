@@ -389,6 +389,12 @@ class Film(GuideModel):
     # Bumped by any change to anything in the guide (films.derived); page
     # caches carry it in their keys, so an edit is seen on the next request.
     version = models.PositiveBigIntegerField(default=0, editable=False, serialize=False)
+    # Every reveal point of the guide and its scenes' places, in seconds, kept
+    # with the version (films.derived): film pages read their horizon's
+    # variant and the picker from it, without a query of their own.
+    reveal_index = models.JSONField(
+        default=dict, blank=True, editable=False, serialize=False
+    )
 
     objects = FilmQuerySet.as_manager()
 

@@ -22,7 +22,11 @@ shared caches (``public``); any other depends on the visitor's cookie and is
 ``PAGE_CACHE=off`` turns the stored pages off (headers stay as they are).
 """
 
+import functools
 import hashlib
+import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import wraps
@@ -31,7 +35,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import IntegerField, Value
 from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,15 +42,11 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition
 
+from films.derived import reveal_index
 from films.markup import plain_text
 from films.models import (
     CatalogueVersion,
-    Character,
-    CharacterBeat,
     Film,
-    FilmTheme,
-    PlotSection,
-    Scene,
 )
 from films.spoilers import (
     ALL,
@@ -60,6 +59,8 @@ from films.spoilers import (
     remember_horizon,
     variant_key,
 )
+
+logger = logging.getLogger(__name__)
 
 # Where the per-request horizon control goes in a cached film page.
 CONTROL_MARK = "<!--horizon-control-->"
@@ -89,41 +90,71 @@ class FilmPoints:
         return [(position, at) for position, at, _ in self.scenes]
 
 
+class VersionedCache:
+    """Django's cache, with a small in-process copy of what it last served.
+
+    Every key this module makes carries a version that never repeats (a
+    guide's, the catalogue's, the code's), so a value once stored under a key
+    is never wrong for it: each worker may keep the hottest ones in memory
+    and skip the round trip to a shared cache such as Redis. Only entries are
+    bounded here, never their freshness.
+    """
+
+    def __init__(self, size):
+        self.size = size
+        self.local = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get_many(self, keys):
+        found, missing = {}, []
+        with self.lock:
+            for key in keys:
+                if key in self.local:
+                    self.local.move_to_end(key)
+                    found[key] = self.local[key]
+                else:
+                    missing.append(key)
+        if missing:
+            shared = cache.get_many(missing)
+            self._remember(shared)
+            found.update(shared)
+        return found
+
+    def get(self, key):
+        return self.get_many([key]).get(key)
+
+    def set_many(self, values):
+        cache.set_many(values)
+        self._remember(values)
+
+    def _remember(self, values):
+        with self.lock:
+            for key, value in values.items():
+                self.local[key] = value
+                self.local.move_to_end(key)
+            while len(self.local) > self.size:
+                self.local.popitem(last=False)
+
+    def clear(self):
+        with self.lock:
+            self.local.clear()
+
+
+pages_cache = VersionedCache(settings.PAGE_CACHE_LOCAL_ENTRIES)
+
+
 def film_points(film):
-    """The film's reveal points: cached per guide version, one query to build."""
-    if not settings.PAGE_CACHE:
-        return _load_points(film)
-    key = f"points:{settings.CODE_VERSION}:{film.pk}:{film.version}"
-    points = cache.get(key)
-    if points is None:
-        points = _load_points(film)
-        cache.set(key, points)
-    return points
-
-
-def _load_points(film):
-    """Every reveal point of the film in one query (scenes with positions)."""
-    no_position = Value(0, output_field=IntegerField())
-    others = [
-        model.objects.filter(**{lookup: film, "reveals_at__isnull": False})
-        .order_by()
-        .values_list(no_position, "reveals_at", no_position)
-        for model, lookup in (
-            (Character, "film"),
-            (CharacterBeat, "character__film"),
-            (PlotSection, "film"),
-            (FilmTheme, "film"),
-        )
-    ]
-    scenes = (
-        Scene.objects.filter(film=film)
-        .order_by()
-        .values_list("screen_position", "starts_at", "story_position")
+    """The film's reveal points, from the index its version keeps."""
+    index = film.reveal_index
+    if not index:  # a film no write has indexed yet
+        index = reveal_index([film.pk])[film.pk]
+    return FilmPoints(
+        tuple(timedelta(seconds=at) for at in index["points"]),
+        tuple(
+            (screen, timedelta(seconds=at), story)
+            for screen, at, story in index["scenes"]
+        ),
     )
-    rows = list(scenes.union(*others, all=True).order_by())
-    scene_rows = sorted(row for row in rows if row[0])
-    points = {at for _, at, _ in rows} | {film.ending_reveals_at}
-    return FilmPoints(tuple(sorted(points)), tuple(scene_rows))
 
 
 # --- One request for one of a film's pages ----------------------------------------
@@ -222,13 +253,162 @@ def film_page(section, *, with_order=False):
     return decorator
 
 
+# What a cached film page needs of its film: enough to find its variant
+# (version, reveal points, runtime), answer 404 or 304, and set its cookie.
+# In the model's order of fields, as Model.from_db() expects them.
+HEAD_FIELDS = tuple(
+    f.attname
+    for f in Film._meta.concrete_fields
+    if f.attname
+    in {"id", "slug", "status", "runtime", "updated_at", "version", "reveal_index"}
+)
+
+
+@functools.cache
+def _film_statement(alias, drafts):
+    """The SQL that reads a film's head by slug, made by the ORM once per process.
+
+    Every film page starts with this query, cached or not; compiling it anew
+    each time cost more than running it.
+    """
+    films = Film.objects.using(alias) if drafts else Film.objects.published()
+    query = films.using(alias).filter(slug="").values_list(*HEAD_FIELDS)[:1]
+    sql, params = query.query.sql_with_params()
+    params = list(params)
+    slug_at = params.index("")
+    del params[slug_at]
+    return sql, params, slug_at
+
+
+def _film_from_database(slug, drafts):
+    sql, params, slug_at = _film_statement(connection.alias, drafts)
+    params = [*params]
+    params.insert(slug_at, slug)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [
+        convert(value) if convert else value
+        for convert, value in zip(_converters(connection.alias), row, strict=True)
+    ]
+    return dict(zip(HEAD_FIELDS, values, strict=True))
+
+
+@functools.cache
+def _converters(alias):
+    """Each head column's conversion from the database, as the ORM applies it."""
+    from django.db import connections
+
+    conn = connections[alias]
+    result = []
+    for name in HEAD_FIELDS:
+        field_ = Film._meta.get_field(name)
+        expression = field_.get_col(Film._meta.db_table)
+        steps = [
+            *conn.ops.get_db_converters(expression),
+            *field_.get_db_converters(conn),
+        ]
+        if not steps:
+            result.append(None)
+            continue
+
+        def convert(value, steps=steps, expression=expression, conn=conn):
+            for step in steps:
+                value = step(value, expression, conn)
+            return value
+
+        result.append(convert)
+    return result
+
+
+def head_key(slug):
+    return f"film-head:{settings.CODE_VERSION}:{slug}"
+
+
+def shared_heads():
+    """Whether films' heads are kept in the cache: only a cache every worker
+    shares (Redis) can be told of a new version by whichever worker wrote it;
+    with a per-process cache each request asks the database."""
+    return settings.PAGE_CACHE and settings.PAGE_CACHE_SHARED
+
+
+def film_for_page(slug, *, drafts=False):
+    """The head of the film with this slug (published only, unless ``drafts``).
+
+    From the shared cache when there is one — written there by every write
+    that bumps the guide, after it commits — else from the database. The
+    other fields load when a page is built (``Film.refresh_from_db``).
+    """
+    head = None
+    if shared_heads() and not drafts:
+        try:
+            head = cache.get(head_key(slug))
+        except Exception:  # a cache outage only makes the site slower
+            logger.exception("Reading a film's head from the cache failed")
+        if head is None:
+            head = _film_from_database(slug, drafts=True)
+            if head is not None:
+                remember_heads({slug: head}, replace=False)
+    else:
+        head = _film_from_database(slug, drafts)
+    if head is None or (not drafts and head["status"] != Film.Status.PUBLISHED):
+        return None
+    return Film.from_db(connection.alias, HEAD_FIELDS, list(head.values()))
+
+
+def remember_heads(heads, *, replace):
+    """Keep films' heads in the shared cache: ``replace`` for writers (the
+    new version wins), ``add`` for readers (never over a writer's newer one)."""
+    timeout = settings.PAGE_CACHE_HEAD_SECONDS
+    try:
+        if replace:
+            cache.set_many(
+                {head_key(slug): head for slug, head in heads.items()}, timeout
+            )
+        else:
+            for slug, head in heads.items():
+                cache.add(head_key(slug), head, timeout)
+    except Exception:
+        logger.exception("Writing films' heads to the cache failed")
+
+
+def publish_heads(film_ids, gone_slugs=(), using=None):
+    """After a write commits: the films' new heads, for every worker at once."""
+    if not shared_heads():
+        return
+    rows = (
+        Film.objects.using(using)
+        .filter(pk__in=list(film_ids))
+        .values_list(*HEAD_FIELDS)
+    )
+    heads = {}
+    for row in rows:
+        head = dict(zip(HEAD_FIELDS, row, strict=True))
+        heads[head["slug"]] = head
+    if heads:
+        remember_heads(heads, replace=True)
+    try:
+        if gone_slugs:
+            cache.delete_many([head_key(slug) for slug in gone_slugs])
+        cache.set(
+            "catalogue-version",
+            CatalogueVersion.objects.using(using)
+            .values_list("version", flat=True)
+            .first()
+            or 0,
+            settings.PAGE_CACHE_HEAD_SECONDS,
+        )
+    except Exception:
+        logger.exception("Writing versions to the cache failed")
+
+
 def _read_request(request, slug, section, with_order, kwargs):
     staff = is_staff(request)
-    films = Film.objects.all() if staff else Film.objects.published()
-    found = list(films.filter(slug=slug)[:1])
-    if not found:
+    film = film_for_page(slug, drafts=staff)
+    if film is None:
         raise Http404("No such film.")
-    film = found[0]
     choice = horizon_for(request, film)
     points = film_points(film)
     page = FilmRequest(
@@ -264,22 +444,26 @@ def is_staff(request):
 
 
 def _from_cache(page):
-    found = cache.get_many([page.key, page.control_key])
+    found = pages_cache.get_many([page.key, page.control_key])
     body, control = found.get(page.key), found.get(page.control_key)
     if body is None:
         return None
     if control is None:
         control = _control(page)
-        cache.set(page.control_key, control)
+        pages_cache.set_many({page.control_key: control})
     return HttpResponse(body.replace(CONTROL_MARK, control, 1))
 
 
 def _build(view, request, page, kwargs):
+    film = page.film
+    film.refresh_from_db(fields=[f.attname for f in Film._meta.concrete_fields])
+    if not (page.staff or film.is_published):
+        raise Http404("No such film.")  # unpublished since its head was cached
     template, context = view(request, page, **kwargs)
     body = render_to_string(template, film_context(request, page, context), request)
     control = _control(page)
     if page.cacheable and settings.PAGE_CACHE and not _used_per_request_parts(request):
-        cache.set_many({page.key: body, page.control_key: control})
+        pages_cache.set_many({page.key: body, page.control_key: control})
     return HttpResponse(body.replace(CONTROL_MARK, control, 1))
 
 
@@ -398,13 +582,28 @@ def horizon_options(film, starts, horizon):
 
 
 def catalogue_version():
-    """The catalogue's version: one query, bumped by any change to any guide."""
+    """The catalogue's version, bumped by any change to any guide: from the
+    shared cache when there is one (kept there by writers), else one query."""
+    if shared_heads():
+        try:
+            version = cache.get("catalogue-version")
+        except Exception:
+            logger.exception("Reading the catalogue's version from the cache failed")
+            version = None
+        if version is not None:
+            return version
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT version FROM {CatalogueVersion._meta.db_table} WHERE id = 1"  # noqa: S608 — our table name
         )
         row = cursor.fetchone()
-    return row[0] if row else 0
+    version = row[0] if row else 0
+    if shared_heads():
+        try:
+            cache.add("catalogue-version", version, settings.PAGE_CACHE_HEAD_SECONDS)
+        except Exception:
+            logger.exception("Writing the catalogue's version to the cache failed")
+    return version
 
 
 def site_page(*, horizons=False):
@@ -453,7 +652,7 @@ def site_page(*, horizons=False):
             use_cache = settings.PAGE_CACHE and not staff
             digest = hashlib.blake2b(key(request).encode(), digest_size=20).hexdigest()
             cache_key = f"site:{digest}"
-            body = cache.get(cache_key) if use_cache else None
+            body = pages_cache.get(cache_key) if use_cache else None
             if body is not None:
                 response = HttpResponse(body)
             else:
@@ -463,7 +662,7 @@ def site_page(*, horizons=False):
                     and response.status_code == 200
                     and not _used_per_request_parts(request)
                 ):
-                    cache.set(cache_key, response.content.decode())
+                    pages_cache.set_many({cache_key: response.content.decode()})
             if horizons or staff:
                 patch_cache_control(response, private=True, no_cache=True)
                 patch_vary_headers(response, ["Cookie"])

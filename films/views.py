@@ -7,6 +7,7 @@ across films are served through the page cache (``films/pages.py``).
 """
 
 import json
+from collections import defaultdict
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -21,7 +22,6 @@ from films import search
 from films.filters import FilmFilter
 from films.markup import plain_text
 from films.models import (
-    Character,
     Country,
     Credit,
     Film,
@@ -227,24 +227,37 @@ def timeline(request, page):
     film, horizon, order = page.film, page.horizon, page.order
     all_scenes = page.points.scenes
     orders_differ = any(screen != story for screen, _, story in all_scenes)
-    film_themes = list(film.film_themes.select_related("theme"))
+    film_themes = list(
+        film.film_themes.values_list("theme_id", "theme__slug", "theme__name")
+    )
     colours = {
-        ft.theme_id: index % THEME_COLOURS for index, ft in enumerate(film_themes)
+        theme_id: n % THEME_COLOURS for n, (theme_id, *_) in enumerate(film_themes)
     }
     scenes = list(
         film.scenes.up_to(horizon)
-        .prefetch_related(
-            Prefetch("characters", queryset=Character.objects.up_to(horizon)),
-            "themes",
-        )
+        .defer("summary")
         .order_by("story_position" if order == "story" else "screen_position")
     )
+    # Who and what is in each scene, as plain tuples: two queries over the
+    # link tables rather than a model instance per link.
+    people, tags = defaultdict(list), defaultdict(list)
+    ids = [scene.id for scene in scenes]
+    cast = Scene.characters.through.objects.filter(scene_id__in=ids).filter(
+        horizon.q("character__reveals_at")
+    )
+    for scene_id, slug, name in cast.order_by(
+        "character__position", "character__name"
+    ).values_list("scene_id", "character__slug", "character__name"):
+        people[scene_id].append((slug, name))
+    themes = Scene.themes.through.objects.filter(scene_id__in=ids)
+    for scene_id, theme_id, slug, name in themes.order_by("theme__name").values_list(
+        "scene_id", "theme_id", "theme__slug", "theme__name"
+    ):
+        tags[scene_id].append((slug, name, colours.get(theme_id, THEME_COLOURS)))
     for scene in scenes:
-        scene.theme_tags = [
-            (theme, colours.get(theme.id, THEME_COLOURS))
-            for theme in scene.themes.all()
-        ]
-    shown_themes = {theme.id for scene in scenes for theme, _ in scene.theme_tags}
+        scene.people = people[scene.id]
+        scene.theme_tags = tags[scene.id]
+    shown_themes = {slug for scene in scenes for slug, _, _ in scene.theme_tags}
     url = page.page_url
     order_query = "" if order == "screen" else "&" + urlencode({"order": order})
     hidden = [
@@ -271,9 +284,9 @@ def timeline(request, page):
         "orders_differ": orders_differ,
         "scene_count": len(all_scenes),
         "legend": [
-            (ft.theme, colours[ft.theme_id])
-            for ft in film_themes
-            if ft.theme_id in shown_themes
+            (slug, name, colours[theme_id])
+            for theme_id, slug, name in film_themes
+            if slug in shown_themes
         ],
     }
 

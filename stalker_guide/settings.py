@@ -154,6 +154,18 @@ ROOT_URLCONF = "stalker_guide.urls"
 
 TEMPLATES = [
     {
+        # The visitors' pages (films/templating.py says why Jinja2).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "films.templating.environment",
+            "autoescape": True,
+            "auto_reload": DEBUG,
+        },
+    },
+    {
+        # The admin's, and the plain 500 page.
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
@@ -210,6 +222,17 @@ CACHES["default"]["TIMEOUT"] = env_int("CACHE_TIMEOUT", 24 * 3600)
 # and the ETags and Cache-Control headers that go with them. PAGE_CACHE=off
 # turns them off, for measuring and debugging.
 PAGE_CACHE = env_bool("PAGE_CACHE", True)
+# Each worker also keeps this many of the pages it served last in memory, in
+# front of the shared cache (always right: their keys carry versions).
+PAGE_CACHE_LOCAL_ENTRIES = env_int("PAGE_CACHE_LOCAL_ENTRIES", 500)
+# With a cache every worker shares (Redis), each film's version is kept there
+# too, written by whichever worker commits a change, so a cached page costs no
+# query; a per-process cache cannot be told, and the database is asked. The
+# time bounds how long a version could lag if a write to the cache failed.
+PAGE_CACHE_SHARED = env_bool(
+    "PAGE_CACHE_SHARED", "LocMemCache" not in CACHES["default"]["BACKEND"]
+)
+PAGE_CACHE_HEAD_SECONDS = env_int("PAGE_CACHE_HEAD_SECONDS", 30)
 # How long browsers and shared caches may keep a page whose URL fixes its
 # content (an explicit ?seen=), and serve it stale while they check again.
 PAGE_MAX_AGE = env_int("PAGE_MAX_AGE", 300)

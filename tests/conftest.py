@@ -10,9 +10,13 @@ def empty_cache():
     rolled back gives the next test the same versions again: a page cached by
     one test must not be served to the next.
     """
+    from films.pages import pages_cache
+
     cache.clear()
+    pages_cache.clear()
     yield
     cache.clear()
+    pages_cache.clear()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.test import Client
 
 from films.derived import bump_films
 from films.models import CharacterBeat, Film, PlotSection, Scene
-from films.pages import film_points
+from films.pages import film_points, pages_cache
 from films.spoilers import Horizon, effective_horizon, variant_key
 from tests.factories import build_guide, make_film, minutes
 
@@ -369,6 +369,7 @@ def test_with_page_cache_off_nothing_is_stored(client, settings):
         key.startswith((":1:page:", ":1:site:", ":1:points:"))
         for key in cache._cache  # local memory: the keys themselves
     )
+    assert not pages_cache.local
 
 
 def test_a_render_that_used_the_nonce_is_not_stored(client, monkeypatch):
@@ -380,6 +381,7 @@ def test_a_render_that_used_the_nonce_is_not_stored(client, monkeypatch):
     monkeypatch.setattr(pages, "_used_per_request_parts", lambda request: True)
     client.get(TIMELINE, {"seen": "all"})
     assert not any(":1:page:" in key for key in cache._cache)
+    assert not any(key.startswith("page:") for key in pages_cache.local)
 
 
 def test_the_full_stalker_sized_timeline_stays_small(client):
@@ -393,3 +395,63 @@ def test_horizon_time_past_the_runtime_is_all():
     response = Client().get(TIMELINE, {"seen": "9:00"})
     assert len(shown_scene_secrets(response)) == 5
     assert film.duration == timedelta(minutes=25)
+
+
+# --- With a shared cache (Redis), versions come from the cache ------------------------
+
+
+@pytest.fixture
+def shared_cache(settings):
+    # Local memory stands in for Redis: one process, so it is "shared".
+    settings.PAGE_CACHE_SHARED = True
+
+
+def test_a_cached_page_costs_no_query_with_a_shared_cache(
+    client, shared_cache, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        build_guide(5)
+    first = client.get(TIMELINE, {"seen": "all"})
+    with django_assert_num_queries(0):
+        again = client.get(TIMELINE, {"seen": "all"})
+    assert again.content == first.content
+    client.get("/films/")
+    with django_assert_num_queries(0):
+        assert "Test Film" in client.get("/films/").text
+
+
+def test_with_a_shared_cache_an_edit_is_seen_on_the_next_request(
+    client, shared_cache, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        film = build_guide(5)
+    assert "SCENE-1-SECRET" in client.get(TIMELINE, {"seen": "all"}).text
+    assert "Test Film" in client.get("/films/").text
+    with django_capture_on_commit_callbacks(execute=True):
+        scene = Scene.objects.get(film=film, screen_position=1)
+        scene.summary = "REWRITTEN summary."
+        scene.save()
+        film.title = "Retitled Film"
+        film.save()
+    response = client.get(TIMELINE, {"seen": "all"})
+    assert "REWRITTEN summary." in response.text
+    assert "Retitled Film" in client.get("/films/").text
+
+
+def test_with_a_shared_cache_unpublishing_and_deleting_take_effect_at_once(
+    client, shared_cache, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        film = build_guide(5)
+    assert client.get(TIMELINE).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        film.status = Film.Status.DRAFT
+        film.save()
+    assert client.get(TIMELINE).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        film.status = Film.Status.PUBLISHED
+        film.save()
+    assert client.get(TIMELINE).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        film.delete()
+    assert client.get(TIMELINE).status_code == 404

@@ -95,5 +95,10 @@ class Migration(migrations.Migration):
             name='description_html',
             field=films.models.RenderedHTMLField(),
         ),
+        migrations.AddField(
+            model_name='film',
+            name='reveal_index',
+            field=models.JSONField(blank=True, default=dict, editable=False, serialize=False),
+        ),
         migrations.RunPython(render_all, migrations.RunPython.noop),
     ]

@@ -1,0 +1,41 @@
+"""The Jinja2 environment of the public pages.
+
+Visitors' pages are Jinja2 templates (``templates/jinja2/``): a film's full
+timeline is hundreds of small substitutions, and Jinja2 compiles templates to
+Python, rendering them several times faster than Django's engine — the
+difference between a page built in a few milliseconds and one built in tens
+(see bench/bench_web.py). Autoescaping is on; HTML that is already safe
+(stored editor text, Django's ``SafeString``) passes through as it is. The
+admin keeps Django's own templates.
+
+Filters only format, as in ``films/templatetags/guide.py``, which they share.
+"""
+
+from django.template import defaultfilters
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import escape
+from jinja2 import Environment
+
+from films.templatetags.guide import ordinal, runtime, timecode
+
+
+def url(name, *args):
+    return reverse(name, args=args)
+
+
+def environment(**options):
+    options.pop("autoescape", None)
+    env = Environment(autoescape=True, **options)
+    env.globals.update(url=url, static=static)
+    env.filters.update(
+        timecode=timecode,
+        runtime=runtime,
+        ordinal=ordinal,
+        date=defaultfilters.date,
+        truncatechars=defaultfilters.truncatechars,
+        truncatewords_html=defaultfilters.truncatewords_html,
+        pluralize=defaultfilters.pluralize,
+        escape=escape,
+    )
+    return env
