@@ -20,7 +20,8 @@ import functools
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import F, IntegerField, Q, Value
+from django.db.models import CharField, F, IntegerField, Q, Value
+from django.db.models.functions import Concat
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.utils import timezone
 
@@ -63,51 +64,72 @@ FILMS_OF = {
 
 
 def reveal_index(film_ids, using=None):
-    """``{film id: {"points": [...], "scenes": [...]}}`` in seconds, one query.
+    """Each film's reveal points, in seconds, in one query:
+    ``{film id: {"points": [...], "scenes": [...], "kinds": {...}}}``.
 
-    The points are every reveal point of the guide (scenes' starts, the
+    ``points`` are every reveal point of the guide (scenes' starts, the
     characters, beats, plot sections and analyses that have one, and the
-    end); the scenes are (screen position, start, story position).
+    end); ``scenes`` are (screen position, start, story position); ``kinds``
+    gives the reveal points of each kind of row ("plot", "character",
+    "analysis", and "beats:<character slug>"), for the placeholders of what a
+    visitor has not reached, without loading those rows.
     """
     film_ids = list(film_ids)
-    no_position = Value(0, output_field=IntegerField())
+    zero = Value(0, output_field=IntegerField())
+
+    def labelled(kind):
+        return Value(kind, output_field=CharField())
+
     others = [
         model.objects.using(using)
         .filter(**{f"{lookup}__in": film_ids, "reveals_at__isnull": False})
         .order_by()
-        .values_list(lookup, no_position, "reveals_at", no_position)
-        for model, lookup in (
-            (Character, "film"),
-            (CharacterBeat, "character__film"),
-            (PlotSection, "film"),
-            (FilmTheme, "film"),
+        .values_list(lookup, kind, zero, "reveals_at", zero)
+        for model, lookup, kind in (
+            (Character, "film", labelled("character")),
+            (
+                CharacterBeat,
+                "character__film",
+                Concat(labelled("beats:"), "character__slug", output_field=CharField()),
+            ),
+            (PlotSection, "film", labelled("plot")),
+            (FilmTheme, "film", labelled("analysis")),
         )
     ]
     scenes = (
         Scene.objects.using(using)
         .filter(film__in=film_ids)
         .order_by()
-        .values_list("film", "screen_position", "starts_at", "story_position")
+        .values_list(
+            "film", labelled("scene"), "screen_position", "starts_at", "story_position"
+        )
     )
-    index = {}
     runtimes = dict(
         Film.objects.using(using).filter(pk__in=film_ids).values_list("pk", "runtime")
     )
-    for film_id, runtime in runtimes.items():
-        index[film_id] = {"points": {runtime * 60}, "scenes": []}
-    for film_id, screen, at, story in scenes.union(*others, all=True).order_by():
+    index = {
+        film_id: {"points": {runtime * 60}, "scenes": [], "kinds": {}}
+        for film_id, runtime in runtimes.items()
+    }
+    rows = scenes.union(*others, all=True).order_by()
+    for film_id, kind, screen, at, story in rows:
         entry = index.get(film_id)
         if entry is None:
             continue
-        seconds = int(at.total_seconds())
+        seconds = at.total_seconds()
+        seconds = int(seconds) if seconds.is_integer() else seconds
         entry["points"].add(seconds)
-        if screen:
+        if kind == "scene":
             entry["scenes"].append([screen, seconds, story])
+        else:
+            entry["kinds"].setdefault(kind, []).append(seconds)
     for entry in index.values():
         entry["points"] = sorted(entry["points"])
         entry["scenes"].sort()
+        for points in entry["kinds"].values():
+            points.sort()
     for film_id in film_ids:
-        index.setdefault(film_id, {"points": [], "scenes": []})
+        index.setdefault(film_id, {"points": [], "scenes": [], "kinds": {}})
     return index
 
 

@@ -53,6 +53,7 @@ class FilmFilter(django_filters.FilterSet):
         choices=decade_choices,
         method="filter_decade",
         empty_label="Any decade",
+        label="Decade",
     )
     year_min = django_filters.NumberFilter(
         field_name="year",
@@ -80,24 +81,28 @@ class FilmFilter(django_filters.FilterSet):
         to_field_name="code",
         field_name="languages",
         empty_label="Any language",
+        label="Language",
     )
     country = django_filters.ModelChoiceFilter(
         queryset=Country.objects.all(),
         to_field_name="code",
         field_name="countries",
         empty_label="Any country",
+        label="Country",
     )
     genre = django_filters.ModelChoiceFilter(
         queryset=Genre.objects.all(),
         to_field_name="slug",
         field_name="genres",
         empty_label="Any genre",
+        label="Genre",
     )
     theme = django_filters.ModelChoiceFilter(
         queryset=Theme.objects.all(),
         to_field_name="slug",
         field_name="film_themes__theme",
         empty_label="Any theme",
+        label="Theme",
     )
     runtime_min = django_filters.NumberFilter(
         field_name="runtime",

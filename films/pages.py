@@ -84,6 +84,11 @@ class FilmPoints:
 
     reveal_points: tuple
     scenes: tuple  # (screen position, starts_at, story position), screen order
+    kinds: dict  # kind of row → its reveal points (see derived.reveal_index)
+
+    def of(self, kind):
+        """The reveal points of one kind of row: "plot", "beats:<slug>"…"""
+        return self.kinds.get(kind, ())
 
     @property
     def starts(self):
@@ -145,16 +150,29 @@ pages_cache = VersionedCache(settings.PAGE_CACHE_LOCAL_ENTRIES)
 
 def film_points(film):
     """The film's reveal points, from the index its version keeps."""
-    index = film.reveal_index
-    if not index:  # a film no write has indexed yet
-        index = reveal_index([film.pk])[film.pk]
-    return FilmPoints(
-        tuple(timedelta(seconds=at) for at in index["points"]),
-        tuple(
-            (screen, timedelta(seconds=at), story)
-            for screen, at, story in index["scenes"]
-        ),
-    )
+    key = (film.pk, film.version)
+    points = _points_memo.get(key)
+    if points is None:
+        index = film.reveal_index
+        if not index or "kinds" not in index:  # not indexed yet (or by older code)
+            index = reveal_index([film.pk])[film.pk]
+        points = FilmPoints(
+            tuple(timedelta(seconds=at) for at in index["points"]),
+            tuple(
+                (screen, timedelta(seconds=at), story)
+                for screen, at, story in index["scenes"]
+            ),
+            {
+                kind: tuple(timedelta(seconds=at) for at in ats)
+                for kind, ats in index.get("kinds", {}).items()
+            },
+        )
+        if film.reveal_index and len(_points_memo) < 10_000:
+            _points_memo[key] = points  # versions never repeat: always right
+    return points
+
+
+_points_memo = {}
 
 
 # --- One request for one of a film's pages ----------------------------------------

@@ -139,7 +139,7 @@ def film_detail(request, page):
     film, horizon = page.film, page.horizon
     url = page.page_url
     sections = list(film.plot_sections.up_to(horizon).order_by("position"))
-    hidden = film.plot_sections.beyond(horizon).values_list("reveals_at", flat=True)
+    hidden = [at for at in page.points.of("plot") if not horizon.reveals(at)]
     credits = list(film.credits.select_related("person", "character"))
     facets = film_facets(film)
     crew = [
@@ -299,7 +299,7 @@ def characters(request, page):
             Prefetch("credits", queryset=Credit.objects.select_related("person"))
         )
     )
-    hidden = film.characters.beyond(horizon).values_list("reveals_at", flat=True)
+    hidden = [at for at in page.points.of("character") if not horizon.reveals(at)]
     return "films/characters.html", {
         "characters": people,
         "characters_hidden": hidden_summary(
@@ -327,7 +327,11 @@ def character_detail(request, page, character_slug):
         character = None
     else:
         beats = list(character.beats.up_to(horizon))
-        hidden = character.beats.beyond(horizon).values_list("reveals_at", flat=True)
+        hidden = [
+            at
+            for at in page.points.of(f"beats:{character.slug}")
+            if not horizon.reveals(at)
+        ]
         context.update(
             beats=beats,
             beats_hidden=hidden_summary(

@@ -201,7 +201,8 @@ if REDIS_URL:
         )
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one Redis client per pool (see the module).
+            "BACKEND": "stalker_guide.redis_cache.PooledClientRedisCache",
             "LOCATION": REDIS_URL,
         }
     }
@@ -229,9 +230,7 @@ PAGE_CACHE_LOCAL_ENTRIES = env_int("PAGE_CACHE_LOCAL_ENTRIES", 500)
 # too, written by whichever worker commits a change, so a cached page costs no
 # query; a per-process cache cannot be told, and the database is asked. The
 # time bounds how long a version could lag if a write to the cache failed.
-PAGE_CACHE_SHARED = env_bool(
-    "PAGE_CACHE_SHARED", "LocMemCache" not in CACHES["default"]["BACKEND"]
-)
+PAGE_CACHE_SHARED = env_bool("PAGE_CACHE_SHARED", bool(REDIS_URL))
 PAGE_CACHE_HEAD_SECONDS = env_int("PAGE_CACHE_HEAD_SECONDS", 30)
 # How long browsers and shared caches may keep a page whose URL fixes its
 # content (an explicit ?seen=), and serve it stale while they check again.

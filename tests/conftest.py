@@ -10,13 +10,16 @@ def empty_cache():
     rolled back gives the next test the same versions again: a page cached by
     one test must not be served to the next.
     """
-    from films.pages import pages_cache
+    from films import pages
 
-    cache.clear()
-    pages_cache.clear()
+    def empty():
+        cache.clear()
+        pages.pages_cache.clear()
+        pages._points_memo.clear()
+
+    empty()
     yield
-    cache.clear()
-    pages_cache.clear()
+    empty()
 
 
 @pytest.fixture

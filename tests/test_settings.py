@@ -119,7 +119,7 @@ def test_redis_url_selects_the_shared_cache():
         **PRODUCTION,
         REDIS_URL="redis://127.0.0.1:6379/1",
     )
-    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    assert result.stdout.strip() == "stalker_guide.redis_cache.PooledClientRedisCache"
 
 
 def test_postgres_url_uses_psycopg_with_its_pool():
