@@ -22,7 +22,13 @@ from itertools import batched
 from django.db import transaction
 from django.db.models import CharField, F, IntegerField, Q, Value
 from django.db.models.functions import Concat
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_save,
+    pre_delete,
+    pre_save,
+)
 from django.utils import timezone
 
 from films.models import (
@@ -146,9 +152,13 @@ def bump_films(film_ids, *, touch=False, using=None):
     with transaction.atomic(using=using):
         version = bump_catalogue(using=using)
         if not film_ids:
-            transaction.on_commit(functools.partial(_publish, (), using=using))
+            transaction.on_commit(
+                functools.partial(_publish, (), using=using), using=using
+            )
             return
-        changes = {"version": version}
+        # Every change moves changed_at (Last-Modified), not only those that
+        # move updated_at ("Last updated", the editors' date).
+        changes = {"version": version, "changed_at": timezone.now()}
         if touch:
             changes["updated_at"] = timezone.now()
         transaction.on_commit(
@@ -195,6 +205,12 @@ def render_before_save(sender, instance, raw, using, **kwargs):
     if not isinstance(instance, GuideModel):
         return
     instance.render_text()
+    if sender is Film and instance.pk is not None:
+        # A new slug: guides that recommended the old one must stop linking it.
+        old = Film.objects.using(using).filter(pk=instance.pk).values_list("slug")
+        old_slug = next(iter(old), (None,))[0]
+        if old_slug is not None and old_slug != instance.slug:
+            instance._old_slug = old_slug
     if raw and sender is Film and instance.pk is not None:
         # A raw save (loaddata, a revert) carries no version: keep the stored
         # one, so that the bump after the save moves it forward, never back.
@@ -219,10 +235,18 @@ def bump_after_write(sender, instance, using, created, **kwargs):
     if sender not in FILMS_OF:
         return
     if sender is Film:
-        # Guides that recommend this film link it only while it is published.
-        bump_films([instance.pk, *recommending([instance.slug], using)], using=using)
+        # Guides that recommend this film link it only while it is published
+        # (and only at its slug: a renamed film is gone from its old address).
+        old_slug = instance.__dict__.pop("_old_slug", None)
+        slugs = [instance.slug, *([old_slug] if old_slug else [])]
+        bump_films([instance.pk, *recommending(slugs, using)], using=using)
+        if old_slug:
+            transaction.on_commit(
+                functools.partial(_publish, (), [old_slug], using=using),
+                using=using,
+            )
     elif created and sender in (Person, Theme, Genre, Country, Language):
-        bump_catalogue(using=using)  # no guide shows a new one yet
+        bump_films([], using=using)  # no guide shows a new one yet: the catalogue
     else:
         bump_films(films_of(instance, using), using=using)
 
@@ -237,6 +261,13 @@ def recommending(slugs, using=None):
     )
 
 
+def note_before_delete(sender, instance, using, **kwargs):
+    """Which guides show a row about to be deleted: after the delete (whose
+    link rows go first, without m2m signals) nothing says any more."""
+    if sender in FILMS_OF and sender is not Film:
+        instance._films_before_delete = films_of(instance, using)
+
+
 def bump_after_delete(sender, instance, using, **kwargs):
     if sender not in FILMS_OF:
         return
@@ -247,7 +278,8 @@ def bump_after_delete(sender, instance, using, **kwargs):
             using=using,
         )
         return
-    bump_films(films_of(instance, using), using=using)
+    noted = instance.__dict__.pop("_films_before_delete", None)
+    bump_films(films_of(instance, using) if noted is None else noted, using=using)
 
 
 def bump_after_m2m(sender, instance, action, reverse, model, pk_set, using, **kwargs):
@@ -273,6 +305,7 @@ def bump_after_m2m(sender, instance, action, reverse, model, pk_set, using, **kw
 def connect():
     pre_save.connect(render_before_save, dispatch_uid="films.render_before_save")
     post_save.connect(bump_after_write, dispatch_uid="films.bump_after_write")
+    pre_delete.connect(note_before_delete, dispatch_uid="films.note_before_delete")
     post_delete.connect(bump_after_delete, dispatch_uid="films.bump_after_delete")
     relations = (
         Film.languages,

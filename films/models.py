@@ -392,6 +392,10 @@ class Film(GuideModel):
     # Every reveal point of the guide and its scenes' places, in seconds, kept
     # with the version (films.derived): film pages read their horizon's
     # variant and the picker from it, without a query of their own.
+    # When anything in the guide last changed (any bump): Last-Modified.
+    changed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, serialize=False
+    )
     reveal_index = models.JSONField(
         default=dict, blank=True, editable=False, serialize=False
     )

@@ -38,6 +38,7 @@ from django.db import connection
 from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition
@@ -62,8 +63,12 @@ from films.spoilers import (
 
 logger = logging.getLogger(__name__)
 
-# Where the per-request horizon control goes in a cached film page.
+# What a cached film page leaves to each request: the horizon control, and
+# the visitor's own ?seen= in its links (the page itself is the same for
+# every time that reveals the same things; the links keep the visitor's).
 CONTROL_MARK = "<!--horizon-control-->"
+QUERY_MARK = "@@seen-query@@"  # "" or "?seen=…"
+AMP_MARK = "@@seen-amp@@"  # "" or "&amp;seen=…", after another parameter
 ORDERS = {"screen": "Screen order", "story": "Story order"}
 SECTIONS = [
     ("detail", "Overview"),
@@ -229,7 +234,15 @@ class FilmRequest:
 
     @property
     def last_modified(self):
-        return self.film.updated_at if self.cacheable else None
+        """When the guide last changed — left out for a second or two after a
+        change: HTTP dates count whole seconds, and a second change within
+        the same second would look unchanged to If-Modified-Since."""
+        if not self.cacheable:
+            return None
+        changed = self.film.changed_at or self.film.updated_at
+        if timezone.now() - changed < timedelta(seconds=2):
+            return None
+        return changed
 
 
 def film_page(section, *, with_order=False):
@@ -278,7 +291,16 @@ HEAD_FIELDS = tuple(
     f.attname
     for f in Film._meta.concrete_fields
     if f.attname
-    in {"id", "slug", "status", "runtime", "updated_at", "version", "reveal_index"}
+    in {
+        "id",
+        "slug",
+        "status",
+        "runtime",
+        "updated_at",
+        "version",
+        "changed_at",
+        "reveal_index",
+    }
 )
 
 
@@ -469,7 +491,18 @@ def _from_cache(page):
     if control is None:
         control = _control(page)
         pages_cache.set_many({page.control_key: control})
-    return HttpResponse(body.replace(CONTROL_MARK, control, 1))
+    return HttpResponse(_personal(body, control, page))
+
+
+def _personal(body, control, page):
+    """A cached page, with what is the visitor's own put in."""
+    horizon = page.choice.horizon
+    seen = "" if horizon.is_none else urlencode({"seen": str(horizon)})
+    return (
+        body.replace(CONTROL_MARK, control, 1)
+        .replace(QUERY_MARK, f"?{seen}" if seen else "")
+        .replace(AMP_MARK, f"&amp;{seen}" if seen else "")
+    )
 
 
 def _build(view, request, page, kwargs):
@@ -482,7 +515,7 @@ def _build(view, request, page, kwargs):
     control = _control(page)
     if page.cacheable and settings.PAGE_CACHE and not _used_per_request_parts(request):
         pages_cache.set_many({page.key: body, page.control_key: control})
-    return HttpResponse(body.replace(CONTROL_MARK, control, 1))
+    return HttpResponse(_personal(body, control, page))
 
 
 def _used_per_request_parts(request):
@@ -494,9 +527,12 @@ def _finish(request, page, response):
     if response.status_code not in (200, 304):
         return
     current = request.COOKIES.get(COOKIE_PREFIX + page.film.slug)
-    if page.choice.remember is not None and page.choice.remember != current:
+    sets_cookie = page.choice.remember is not None and page.choice.remember != current
+    if sets_cookie:
         remember_horizon(response, page.film, page.choice)
-    if page.cacheable and page.explicit and page.film.is_published:
+    # Public only when the URL fixes the content and the response is the same
+    # for everyone: one that sets a visitor's cookie is theirs alone.
+    if page.cacheable and page.explicit and page.film.is_published and not sets_cookie:
         patch_cache_control(
             response,
             public=True,
@@ -522,12 +558,12 @@ def film_context(request, page, context):
     """The context every film page shares: navigation, metadata, the film."""
     film, horizon = page.film, page.horizon
     urls = film_urls(film)
-    query = "" if horizon.is_none else "?" + urlencode({"seen": str(horizon)})
+    query = mark_safe(QUERY_MARK)  # noqa: S308 — our constant, replaced per request
     page_url = page.page_url
     return {
         "film": film,
         "horizon": horizon,
-        "seen_value": str(horizon),
+        "seen_amp": mark_safe(AMP_MARK),  # noqa: S308 — our constant
         "urls": urls,
         "query": query,
         "page_url": page_url,
@@ -664,24 +700,27 @@ def site_page(*, horizons=False):
             )
 
         @condition(etag_func=etag)
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            staff = is_staff(request)
-            use_cache = settings.PAGE_CACHE and not staff
+        def conditional(request, *args, **kwargs):
+            use_cache = settings.PAGE_CACHE and not is_staff(request)
             digest = hashlib.blake2b(key(request).encode(), digest_size=20).hexdigest()
             cache_key = f"site:{digest}"
             body = pages_cache.get(cache_key) if use_cache else None
             if body is not None:
-                response = HttpResponse(body)
-            else:
-                response = view(request, *args, **kwargs)
-                if (
-                    use_cache
-                    and response.status_code == 200
-                    and not _used_per_request_parts(request)
-                ):
-                    pages_cache.set_many({cache_key: response.content.decode()})
-            if horizons or staff:
+                return HttpResponse(body)
+            response = view(request, *args, **kwargs)
+            if (
+                use_cache
+                and response.status_code == 200
+                and not _used_per_request_parts(request)
+            ):
+                pages_cache.set_many({cache_key: response.content.decode()})
+            return response
+
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = conditional(request, *args, **kwargs)
+            # On a 304 too: a cache revalidating must keep the same rules.
+            if horizons or is_staff(request):
                 patch_cache_control(response, private=True, no_cache=True)
                 patch_vary_headers(response, ["Cookie"])
             else:

@@ -12,6 +12,7 @@ from django.core.management import call_command
 
 from films.guide_checks import coverage_gaps, timeline_errors
 from films.models import Film, Person, Scene
+from films.spoilers import format_timecode
 from tests.shipped import FIXTURES, delete_everything, film_slug, read_fixture
 from tests.test_rendered_text import drift
 
@@ -255,3 +256,44 @@ def test_stored_html_equals_a_fresh_render_for_every_shipped_guide():
     call_command("load_guides", *FIXTURES, verbosity=0)
     assert Film.objects.count() == len(FIXTURES)
     assert drift() == []
+
+
+def test_stalker_the_writer_refuses_before_the_professor_shows_the_bomb(client):
+    # Issue 19: at the threshold the Writer is asked first and refuses (the
+    # wire crown, his reasoning about Porcupine); only then is the Professor
+    # asked, and he brings out the bomb.
+    call_command(
+        "load_guides",
+        FIXTURES[[p.name for p in FIXTURES].index("stalker-1979.json")],
+        verbosity=0,
+    )
+    film = Film.objects.get(slug="stalker-1979")
+    refusal = film.scenes.get(slug="porcupines-story")
+    bomb = film.scenes.get(slug="the-bomb")
+    assert refusal.screen_position + 1 == bomb.screen_position
+    assert refusal.ends_at == bomb.starts_at
+    assert "refuses" in refusal.summary and "crown of thorns" in refusal.summary
+    assert "Porcupine" in refusal.summary and "bomb" not in refusal.summary
+    assert "twenty kilotons" in bomb.summary
+    writer_refusal = film.characters.get(slug="the-writer").beats.get(
+        text__contains="refuses"
+    )
+    assert writer_refusal.reveals_at == refusal.starts_at < bomb.starts_at
+    # A visitor who has just seen the refusal knows of no bomb yet.
+    seen = format_timecode(refusal.starts_at)
+    for url in [
+        "/films/stalker-1979/timeline/",
+        "/films/stalker-1979/characters/the-writer/",
+    ]:
+        html = client.get(url, {"seen": seen}).text
+        assert "crown of thorns" in html
+        assert "kiloton" not in html
+
+
+def test_stalker_marta_is_not_said_to_be_in_the_films_first_shot():
+    call_command("load_guides", *FIXTURES, verbosity=0)
+    analysis = Film.objects.get(slug="stalker-1979").film_themes.get(
+        theme__slug="childhood"
+    )
+    assert "first shot of the flat" in analysis.analysis
+    assert "film's first shot" not in analysis.analysis

@@ -100,5 +100,10 @@ class Migration(migrations.Migration):
             name='reveal_index',
             field=models.JSONField(blank=True, default=dict, editable=False, serialize=False),
         ),
+        migrations.AddField(
+            model_name='film',
+            name='changed_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True, serialize=False),
+        ),
         migrations.RunPython(render_all, migrations.RunPython.noop),
     ]

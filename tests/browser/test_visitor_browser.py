@@ -68,7 +68,7 @@ def test_type_a_time(visitor):
     page.get_by_label("or up to a time").fill("2:02")
     page.get_by_role("button", name="Go").click()
     page.wait_for_url("**seen=2%3A02**")
-    assert scene_ids(page)[-1] == "the-bomb"
+    assert scene_ids(page)[-1] == "porcupines-story"
 
 
 def test_switch_to_story_order_and_back(visitor):
