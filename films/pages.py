@@ -304,15 +304,19 @@ HEAD_FIELDS = tuple(
 )
 
 
+# Everything, for a page that will certainly be built (no page cache, staff).
+ALL_FIELDS = tuple(f.attname for f in Film._meta.concrete_fields)
+
+
 @functools.cache
-def _film_statement(alias, drafts):
-    """The SQL that reads a film's head by slug, made by the ORM once per process.
+def _film_statement(alias, drafts, fields):
+    """The SQL that reads a film by slug, made by the ORM once per process.
 
     Every film page starts with this query, cached or not; compiling it anew
     each time cost more than running it.
     """
     films = Film.objects.using(alias) if drafts else Film.objects.published()
-    query = films.using(alias).filter(slug="").values_list(*HEAD_FIELDS)[:1]
+    query = films.using(alias).filter(slug="").values_list(*fields)[:1]
     sql, params = query.query.sql_with_params()
     params = list(params)
     slug_at = params.index("")
@@ -320,8 +324,8 @@ def _film_statement(alias, drafts):
     return sql, params, slug_at
 
 
-def _film_from_database(slug, drafts):
-    sql, params, slug_at = _film_statement(connection.alias, drafts)
+def _film_from_database(slug, drafts, fields=HEAD_FIELDS):
+    sql, params, slug_at = _film_statement(connection.alias, drafts, fields)
     params = [*params]
     params.insert(slug_at, slug)
     with connection.cursor() as cursor:
@@ -331,19 +335,21 @@ def _film_from_database(slug, drafts):
         return None
     values = [
         convert(value) if convert else value
-        for convert, value in zip(_converters(connection.alias), row, strict=True)
+        for convert, value in zip(
+            _converters(connection.alias, fields), row, strict=True
+        )
     ]
-    return dict(zip(HEAD_FIELDS, values, strict=True))
+    return dict(zip(fields, values, strict=True))
 
 
 @functools.cache
-def _converters(alias):
-    """Each head column's conversion from the database, as the ORM applies it."""
+def _converters(alias, fields):
+    """Each column's conversion from the database, as the ORM applies it."""
     from django.db import connections
 
     conn = connections[alias]
     result = []
-    for name in HEAD_FIELDS:
+    for name in fields:
         field_ = Film._meta.get_field(name)
         expression = field_.get_col(Film._meta.db_table)
         steps = [
@@ -374,13 +380,19 @@ def shared_heads():
     return settings.PAGE_CACHE and settings.PAGE_CACHE_SHARED
 
 
-def film_for_page(slug, *, drafts=False):
+def film_for_page(slug, *, drafts=False, whole=False):
     """The head of the film with this slug (published only, unless ``drafts``).
 
     From the shared cache when there is one — written there by every write
     that bumps the guide, after it commits — else from the database. The
-    other fields load when a page is built (``Film.refresh_from_db``).
+    other fields load when a page is built (``Film.refresh_from_db``), or at
+    once with ``whole``, for a page that will be built in any case.
     """
+    if whole:
+        row = _film_from_database(slug, drafts, ALL_FIELDS)
+        if row is None:
+            return None
+        return Film.from_db(connection.alias, ALL_FIELDS, list(row.values()))
     head = None
     if shared_heads() and not drafts:
         try:
@@ -446,7 +458,7 @@ def publish_heads(film_ids, gone_slugs=(), using=None):
 
 def _read_request(request, slug, section, with_order, kwargs):
     staff = is_staff(request)
-    film = film_for_page(slug, drafts=staff)
+    film = film_for_page(slug, drafts=staff, whole=staff or not settings.PAGE_CACHE)
     if film is None:
         raise Http404("No such film.")
     choice = horizon_for(request, film)
@@ -507,7 +519,8 @@ def _personal(body, control, page):
 
 def _build(view, request, page, kwargs):
     film = page.film
-    film.refresh_from_db(fields=[f.attname for f in Film._meta.concrete_fields])
+    if film.get_deferred_fields():
+        film.refresh_from_db(fields=list(ALL_FIELDS))
     if not (page.staff or film.is_published):
         raise Http404("No such film.")  # unpublished since its head was cached
     template, context = view(request, page, **kwargs)

@@ -282,8 +282,9 @@ def test_film_page_queries_without_the_page_cache(
     settings.PAGE_CACHE = False
     film = build_guide(50, slug="large-2000", title="Large")
     args = [film.slug, "hero"] if name == "films:character" else [film.slug]
+    # Every page will be built, so the film is read whole at once: one less.
     for _ in range(2):
-        with django_assert_num_queries(PAGE_QUERIES[name]):
+        with django_assert_num_queries(PAGE_QUERIES[name] - 1):
             response = client.get(reverse(name, args=args), {"seen": "0:10"})
         assert response.status_code == 200
 
