@@ -1039,3 +1039,19 @@ def test_an_unmigrated_database_gets_a_clear_message(monkeypatch):
         CommandError, match=r"has no guide tables yet: run `manage\.py migrate` first"
     ):
         call_command("load_guides", verbosity=0)
+
+
+def test_the_example_in_the_guide_format_document_loads(tmp_path, client):
+    # docs/guide-format.md shows a small complete guide; it must stay loadable.
+    document = (
+        Path(__file__).resolve().parent.parent / "docs" / "guide-format.md"
+    ).read_text(encoding="utf-8")
+    example = document.split("## A small complete guide", 1)[1]
+    example = example.split("```json", 1)[1].split("```", 1)[0]
+    path = tmp_path / "the-river.json"
+    path.write_text(example, encoding="utf-8")
+    load(path)
+    film = Film.objects.get(slug="the-river-2001")
+    assert film.scenes.count() == 2
+    html = client.get("/films/the-river-2001/timeline/", {"seen": "0:05"}).text
+    assert "The empty house" in html and "The crossing" not in html
