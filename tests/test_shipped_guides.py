@@ -297,3 +297,18 @@ def test_stalker_marta_is_not_said_to_be_in_the_films_first_shot():
     )
     assert "first shot of the flat" in analysis.analysis
     assert "film's first shot" not in analysis.analysis
+
+
+def test_the_sacrifice_calls_marta_the_familys_grown_daughter():
+    # Issue 19: whether Marta is Alexander's daughter or his stepdaughter is
+    # not settled by the film; the guide uses words true either way.
+    call_command("load_guides", *FIXTURES, verbosity=0)
+    film = Film.objects.get(slug="the-sacrifice-1986")
+    marta = film.characters.get(slug="marta")
+    assert "grown daughter" in marta.description
+    assert "the family's grown daughter, Marta" in film.premise
+    texts = [film.premise, film.ending_explained, marta.description]
+    texts += [beat.text for beat in marta.beats.all()]
+    texts += [scene.summary for scene in film.scenes.all()]
+    texts += [section.body for section in film.plot_sections.all()]
+    assert not [t for t in texts if "Alexander's daughter" in t or "his daughter" in t]
