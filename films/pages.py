@@ -125,7 +125,11 @@ class VersionedCache:
                 else:
                     missing.append(key)
         if missing:
-            shared = cache.get_many(missing)
+            try:
+                shared = cache.get_many(missing)
+            except Exception:  # a cache outage only makes the site slower
+                logger.exception("Reading pages from the cache failed")
+                shared = {}
             self._remember(shared)
             found.update(shared)
         return found
@@ -134,7 +138,10 @@ class VersionedCache:
         return self.get_many([key]).get(key)
 
     def set_many(self, values):
-        cache.set_many(values)
+        try:
+            cache.set_many(values)
+        except Exception:
+            logger.exception("Writing pages to the cache failed")
         self._remember(values)
 
     def _remember(self, values):

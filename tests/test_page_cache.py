@@ -460,3 +460,22 @@ def test_with_a_shared_cache_unpublishing_and_deleting_take_effect_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         film.delete()
     assert client.get(TIMELINE).status_code == 404
+
+
+def test_a_cache_outage_only_makes_pages_slower(client, monkeypatch, settings):
+    from films import pages
+
+    class Down:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("the cache is down")
+
+            return fail
+
+    settings.PAGE_CACHE_SHARED = True  # as with Redis: versions from the cache too
+    monkeypatch.setattr(pages, "cache", Down())
+    build_guide(5)
+    for url in [TIMELINE, "/films/", "/search/?q=scene", "/films/guide-2000/"]:
+        response = client.get(url, {"seen": "all"})
+        assert response.status_code == 200, url
+    assert "SCENE-5-SECRET" in client.get(TIMELINE, {"seen": "all"}).text
