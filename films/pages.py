@@ -44,6 +44,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition
 
 from films.derived import reveal_index
+from films.head_mirror import MISSING, head_mirror
 from films.markup import plain_text
 from films.models import (
     CatalogueVersion,
@@ -143,6 +144,17 @@ class VersionedCache:
         except Exception:
             logger.exception("Writing pages to the cache failed")
         self._remember(values)
+
+    def get_local(self, key):
+        """This worker's copy only (for values never put in the shared cache)."""
+        with self.lock:
+            value = self.local.get(key)
+            if value is not None:
+                self.local.move_to_end(key)
+            return value
+
+    def keep_local(self, key, value):
+        self._remember({key: value})
 
     def _remember(self, values):
         with self.lock:
@@ -376,6 +388,9 @@ def _converters(alias, fields):
     return result
 
 
+CATALOGUE_KEY = "catalogue-version"
+
+
 def head_key(slug):
     return f"film-head:{settings.CODE_VERSION}:{slug}"
 
@@ -402,14 +417,21 @@ def film_for_page(slug, *, drafts=False, whole=False):
         return Film.from_db(connection.alias, ALL_FIELDS, list(row.values()))
     head = None
     if shared_heads() and not drafts:
-        try:
-            head = cache.get(head_key(slug))
-        except Exception:  # a cache outage only makes the site slower
-            logger.exception("Reading a film's head from the cache failed")
-        if head is None:
-            head = _film_from_database(slug, drafts=True)
+        key = head_key(slug)
+        head = head_mirror.get(key)
+        if head is MISSING:
+            generation = head_mirror.generation()
+            head = None
+            try:
+                head = cache.get(key)
+            except Exception:  # a cache outage only makes the site slower
+                logger.exception("Reading a film's head from the cache failed")
+            if head is None:
+                head = _film_from_database(slug, drafts=True)
+                if head is not None:
+                    remember_heads({slug: head}, replace=False)
             if head is not None:
-                remember_heads({slug: head}, replace=False)
+                head_mirror.keep(key, head, generation)
     else:
         head = _film_from_database(slug, drafts)
     if head is None or (not drafts and head["status"] != Film.Status.PUBLISHED):
@@ -452,7 +474,7 @@ def publish_heads(film_ids, gone_slugs=(), using=None):
         if gone_slugs:
             cache.delete_many([head_key(slug) for slug in gone_slugs])
         cache.set(
-            "catalogue-version",
+            CATALOGUE_KEY,
             CatalogueVersion.objects.using(using)
             .values_list("version", flat=True)
             .first()
@@ -461,6 +483,10 @@ def publish_heads(film_ids, gone_slugs=(), using=None):
         )
     except Exception:
         logger.exception("Writing versions to the cache failed")
+    # Then every worker's own copy goes (films.head_mirror).
+    head_mirror.announce(
+        [head_key(slug) for slug in [*heads, *gone_slugs]] + [CATALOGUE_KEY]
+    )
 
 
 def _read_request(request, slug, section, with_order, kwargs):
@@ -503,6 +529,13 @@ def is_staff(request):
 
 
 def _from_cache(page):
+    # The page as this visitor gets it is a function of its control's key
+    # (the variant and the visitor's own horizon): each worker keeps the
+    # finished bytes of those it served last, so most requests copy nothing.
+    finished = f"bytes:{page.control_key}"
+    content = pages_cache.get_local(finished)
+    if content is not None:
+        return HttpResponse(content)
     found = pages_cache.get_many([page.key, page.control_key])
     body, control = found.get(page.key), found.get(page.control_key)
     if body is None:
@@ -510,7 +543,9 @@ def _from_cache(page):
     if control is None:
         control = _control(page)
         pages_cache.set_many({page.control_key: control})
-    return HttpResponse(_personal(body, control, page))
+    content = _personal(body, control, page).encode()
+    pages_cache.keep_local(finished, content)
+    return HttpResponse(content)
 
 
 def _personal(body, control, page):
@@ -659,12 +694,17 @@ def catalogue_version():
     """The catalogue's version, bumped by any change to any guide: from the
     shared cache when there is one (kept there by writers), else one query."""
     if shared_heads():
+        version = head_mirror.get(CATALOGUE_KEY)
+        if version is not MISSING:
+            return version
+        generation = head_mirror.generation()
         try:
-            version = cache.get("catalogue-version")
+            version = cache.get(CATALOGUE_KEY)
         except Exception:
             logger.exception("Reading the catalogue's version from the cache failed")
             version = None
         if version is not None:
+            head_mirror.keep(CATALOGUE_KEY, version, generation)
             return version
     with connection.cursor() as cursor:
         cursor.execute(
@@ -673,8 +713,9 @@ def catalogue_version():
         row = cursor.fetchone()
     version = row[0] if row else 0
     if shared_heads():
+        head_mirror.keep(CATALOGUE_KEY, version, generation)
         try:
-            cache.add("catalogue-version", version, settings.PAGE_CACHE_HEAD_SECONDS)
+            cache.add(CATALOGUE_KEY, version, settings.PAGE_CACHE_HEAD_SECONDS)
         except Exception:
             logger.exception("Writing the catalogue's version to the cache failed")
     return version

@@ -228,8 +228,11 @@ PAGE_CACHE = env_bool("PAGE_CACHE", True)
 PAGE_CACHE_LOCAL_ENTRIES = env_int("PAGE_CACHE_LOCAL_ENTRIES", 500)
 # With a cache every worker shares (Redis), each film's version is kept there
 # too, written by whichever worker commits a change, so a cached page costs no
-# query; a per-process cache cannot be told, and the database is asked. The
-# time bounds how long a version could lag if a write to the cache failed.
+# query; a per-process cache cannot be told, and the database is asked. Each
+# worker also keeps its own copy of those versions while it is subscribed to
+# the writers' announcements over Redis (films/head_mirror.py), so a cached
+# page costs no round trip either. The time bounds how long a version could
+# lag if a write to the cache or an announcement was lost.
 PAGE_CACHE_SHARED = env_bool("PAGE_CACHE_SHARED", bool(REDIS_URL))
 PAGE_CACHE_HEAD_SECONDS = env_int("PAGE_CACHE_HEAD_SECONDS", 30)
 # How long browsers and shared caches may keep a page whose URL fixes its

@@ -11,9 +11,11 @@ def empty_cache():
     one test must not be served to the next.
     """
     from films import pages
+    from films.head_mirror import head_mirror
 
     def empty():
         cache.clear()
+        head_mirror.clear()
         pages.pages_cache.clear()
         pages._points_memo.clear()
 
