@@ -264,12 +264,14 @@ class FilmRequest:
         return changed
 
 
-def film_page(section, *, with_order=False):
+def film_page(section, *, with_order=False, content_type=None, remembers=True):
     """Serve a view of one of a film's pages through the page cache.
 
     The view takes ``(request, page)`` (a :class:`FilmRequest`, plus the URL's
     other arguments) and returns ``(template, context)``; it is called only
-    when the variant is not cached.
+    when the variant is not cached. ``content_type`` is for what is not HTML;
+    a page that does not ``remember`` never sets the horizon cookie (an image
+    others may embed).
     """
 
     def decorator(view):
@@ -287,6 +289,8 @@ def film_page(section, *, with_order=False):
                 response = _from_cache(page)
             if response is None:
                 response = _build(view, request, page, kwargs)
+            if content_type:
+                response["Content-Type"] = content_type
             return response
 
         @wraps(view)
@@ -295,7 +299,7 @@ def film_page(section, *, with_order=False):
                 request, slug, section, with_order, kwargs
             )
             response = conditional(request, **kwargs)
-            _finish(request, request.film_page, response)
+            _finish(request, request.film_page, response, remembers=remembers)
             return response
 
         return wrapper
@@ -578,11 +582,15 @@ def _used_per_request_parts(request):
     return bool(nonce) or bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE"))
 
 
-def _finish(request, page, response):
+def _finish(request, page, response, *, remembers=True):
     if response.status_code not in (200, 304):
         return
     current = request.COOKIES.get(COOKIE_PREFIX + page.film.slug)
-    sets_cookie = page.choice.remember is not None and page.choice.remember != current
+    sets_cookie = (
+        remembers
+        and page.choice.remember is not None
+        and page.choice.remember != current
+    )
     if sets_cookie:
         remember_horizon(response, page.film, page.choice)
     # Public only when the URL fixes the content and the response is the same
@@ -605,6 +613,7 @@ def _finish(request, page, response):
 def film_urls(film):
     """The film's pages' URLs, reversed once per page rather than per link."""
     urls = {name: reverse(f"films:{name}", args=[film.slug]) for name, _ in SECTIONS}
+    urls["map"] = reverse("films:map", args=[film.slug])
     urls["people"] = reverse("films:person", args=["x"])[:-2]
     return urls
 

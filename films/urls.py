@@ -7,6 +7,7 @@ app_name = "films"
 film_patterns = [
     path("", views.film_detail, name="detail"),
     path("timeline/", views.timeline, name="timeline"),
+    path("timeline.svg", views.timeline_map, name="map"),
     path("characters/", views.characters, name="characters"),
     path(
         "characters/<slug:character_slug>/",

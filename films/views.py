@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import requires_csrf_token
 
-from films import search
+from films import search, story_map
 from films.filters import FilmFilter
 from films.markup import plain_text
 from films.models import (
@@ -32,7 +32,7 @@ from films.models import (
     Scene,
     Theme,
 )
-from films.pages import ORDERS, film_page, site_page
+from films.pages import AMP_MARK, ORDERS, film_page, site_page
 from films.spoilers import ALL, format_timecode, remembered_horizon
 
 PAGE_SIZE = 20
@@ -149,6 +149,11 @@ def film_detail(request, page):
     ]
     cast = [c for c in credits if c.role == Credit.Role.CAST]
     return "films/detail.html", {
+        "story_map": story_map.compact(
+            film=film, starts=page.points.scenes, horizon=horizon
+        )
+        if page.points.scenes
+        else None,
         "plot_sections": sections,
         "plot_hidden": hidden_summary(
             url, hidden, film, "The rest of the plot", "more parts of the plot"
@@ -221,22 +226,22 @@ def json_ld(page, credits, facets):
     return mark_safe(escaped)  # noqa: S308 — JSON with markup characters escaped
 
 
-@film_page("timeline", with_order=True)
-def timeline(request, page):
-    """Scene by scene in screen or story order, up to the horizon."""
+def timeline_rows(page, *, text=True):
+    """The revealed scenes in the page's order, each with its characters
+    (``people``) and themes (``theme_tags``); the main characters on screen
+    so far (the map's lanes) and the themes shown (the legend)."""
     film, horizon, order = page.film, page.horizon, page.order
-    all_scenes = page.points.scenes
-    orders_differ = any(screen != story for screen, _, story in all_scenes)
     film_themes = list(
         film.film_themes.values_list("theme_id", "theme__slug", "theme__name")
     )
     colours = {
         theme_id: n % THEME_COLOURS for n, (theme_id, *_) in enumerate(film_themes)
     }
+    scenes = film.scenes.up_to(horizon).defer("summary")
+    if not text:
+        scenes = scenes.defer("summary", "summary_html", "location")
     scenes = list(
-        film.scenes.up_to(horizon)
-        .defer("summary")
-        .order_by("story_position" if order == "story" else "screen_position")
+        scenes.order_by("story_position" if order == "story" else "screen_position")
     )
     # Who and what is in each scene, as plain tuples: two queries over the
     # link tables rather than a model instance per link.
@@ -245,10 +250,19 @@ def timeline(request, page):
     cast = Scene.characters.through.objects.filter(scene_id__in=ids).filter(
         horizon.q("character__reveals_at")
     )
-    for scene_id, slug, name in cast.order_by(
+    main = {}
+    for scene_id, slug, name, is_main, position in cast.order_by(
         "character__position", "character__name"
-    ).values_list("scene_id", "character__slug", "character__name"):
+    ).values_list(
+        "scene_id",
+        "character__slug",
+        "character__name",
+        "character__is_main",
+        "character__position",
+    ):
         people[scene_id].append((slug, name))
+        if is_main:
+            main[slug] = (position, name)
     themes = Scene.themes.through.objects.filter(scene_id__in=ids)
     for scene_id, theme_id, slug, name in themes.order_by("theme__name").values_list(
         "scene_id", "theme_id", "theme__slug", "theme__name"
@@ -258,6 +272,41 @@ def timeline(request, page):
         scene.people = people[scene.id]
         scene.theme_tags = tags[scene.id]
     shown_themes = {slug for scene in scenes for slug, _, _ in scene.theme_tags}
+    return {
+        "scenes": scenes,
+        "lanes": [
+            (slug, name) for slug, (_, name) in sorted(main.items(), key=lambda m: m[1])
+        ],
+        "legend": [
+            (slug, name, colours[theme_id])
+            for theme_id, slug, name in film_themes
+            if slug in shown_themes
+        ],
+        "orders_differ": any(
+            screen != story for screen, _, story in page.points.scenes
+        ),
+    }
+
+
+def _map(page, rows, **link):
+    return story_map.build(
+        film=page.film,
+        scenes=rows["scenes"],
+        horizon=page.horizon,
+        order=page.order,
+        orders_differ=rows["orders_differ"],
+        lanes=rows["lanes"],
+        themes=rows["legend"],
+        **link,
+    )
+
+
+@film_page("timeline", with_order=True)
+def timeline(request, page):
+    """Scene by scene in screen or story order, up to the horizon."""
+    film, horizon, order = page.film, page.horizon, page.order
+    all_scenes = page.points.scenes
+    rows = timeline_rows(page)
     url = page.page_url
     order_query = "" if order == "screen" else "&" + urlencode({"order": order})
     hidden = [
@@ -277,18 +326,32 @@ def timeline(request, page):
     if summary:
         summary["url"] += order_query
     return "films/timeline.html", {
-        "scenes": scenes,
+        "story_map": _map(page, rows),
+        "scenes": rows["scenes"],
         "hidden_scenes": hidden if order == "screen" else [],
         "hidden_summary": summary if order == "story" else None,
         "orders": ORDERS,
-        "orders_differ": orders_differ,
+        "orders_differ": rows["orders_differ"],
         "scene_count": len(all_scenes),
-        "legend": [
-            (slug, name, colours[theme_id])
-            for theme_id, slug, name in film_themes
-            if slug in shown_themes
-        ],
+        "legend": rows["legend"],
     }
+
+
+@film_page(
+    "map", with_order=True, content_type="image/svg+xml; charset=utf-8", remembers=False
+)
+def timeline_map(request, page):
+    """The story map alone, as an image to share or embed: the same horizon
+    rules as the timeline; its scenes link to their places on the timeline."""
+    timeline_url = page.site + reverse("films:timeline", args=[page.film.slug])
+    order = page.order
+
+    def link(scene):
+        # The visitor's own ?seen= goes in per request (films/pages.py).
+        return f"{timeline_url}?order={order}{AMP_MARK}#{scene.slug}"
+
+    rows = timeline_rows(page, text=False)
+    return "films/timeline_map.svg", {"story_map": _map(page, rows, link=link)}
 
 
 @film_page("characters")
