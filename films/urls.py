@@ -1,6 +1,9 @@
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
 from films import views
+from films.feeds import UpdatedGuides
+from films.sitemaps import SITEMAPS
 
 app_name = "films"
 
@@ -26,4 +29,20 @@ urlpatterns = [
     path("themes/<slug:slug>/", views.theme_detail, name="theme"),
     path("people/<slug:slug>/", views.person_detail, name="person"),
     path("search/", views.search_page, name="search"),
+    # Discovery: for crawlers, feed readers and browsers.
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "films:sitemap-section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": SITEMAPS},
+        name="sitemap-section",
+    ),
+    path("feeds/updated/", UpdatedGuides(), name="feed"),
+    path("robots.txt", views.robots_txt, name="robots"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -10,13 +10,17 @@ import json
 from collections import defaultdict
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Prefetch, Q, Value
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_safe
 
 from films import search, story_map
 from films.filters import FilmFilter
@@ -570,3 +574,33 @@ def page_not_found(request, exception):
 @requires_csrf_token
 def server_error(request):
     return render(request, "500.html", status=500)
+
+
+# --- Discovery ---------------------------------------------------------------------
+
+
+@require_safe
+@cache_control(public=True, max_age=24 * 3600)
+def robots_txt(request):
+    """Crawl the guides (as a new visitor sees them), not search or the admin."""
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /search/",
+        "Disallow: /api/",
+        f"Sitemap: {request.build_absolute_uri(reverse('films:sitemap'))}",
+    ]
+    return HttpResponse(
+        "\n".join(lines) + "\n", content_type="text/plain; charset=utf-8"
+    )
+
+
+FAVICON = settings.BASE_DIR / "static" / "icons" / "favicon.ico"
+
+
+@require_safe
+@cache_control(public=True, max_age=7 * 24 * 3600)
+def favicon(request):
+    """The site's icon where browsers look for it first (the page heads also
+    name an SVG icon)."""
+    return HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
