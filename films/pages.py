@@ -78,6 +78,7 @@ SECTIONS = [
     ("themes", "Themes"),
     ("ending", "Ending explained"),
     ("next", "What to watch next"),
+    ("watch", "Watch along"),
 ]
 
 
@@ -264,14 +265,24 @@ class FilmRequest:
         return changed
 
 
-def film_page(section, *, with_order=False, content_type=None, remembers=True):
+def film_page(
+    section,
+    *,
+    with_order=False,
+    content_type=None,
+    remembers=True,
+    horizon_params=("seen",),
+    extra=None,
+):
     """Serve a view of one of a film's pages through the page cache.
 
     The view takes ``(request, page)`` (a :class:`FilmRequest`, plus the URL's
     other arguments) and returns ``(template, context)``; it is called only
     when the variant is not cached. ``content_type`` is for what is not HTML;
     a page that does not ``remember`` never sets the horizon cookie (an image
-    others may embed).
+    others may embed). ``horizon_params`` are the query parameters that set
+    the horizon; ``extra(request, page)`` gives what else fixes the page's
+    content (it goes in the cache key; a bad value adds to ``page.messages``).
     """
 
     def decorator(view):
@@ -295,9 +306,11 @@ def film_page(section, *, with_order=False, content_type=None, remembers=True):
 
         @wraps(view)
         def wrapper(request, slug, **kwargs):
-            request.film_page = _read_request(
-                request, slug, section, with_order, kwargs
+            request.film_page = page = _read_request(
+                request, slug, section, with_order, kwargs, horizon_params
             )
+            if extra is not None:
+                page.extra = extra(request, page)
             response = conditional(request, **kwargs)
             _finish(request, request.film_page, response, remembers=remembers)
             return response
@@ -493,12 +506,12 @@ def publish_heads(film_ids, gone_slugs=(), using=None):
     )
 
 
-def _read_request(request, slug, section, with_order, kwargs):
+def _read_request(request, slug, section, with_order, kwargs, horizon_params):
     staff = is_staff(request)
     film = film_for_page(slug, drafts=staff, whole=staff or not settings.PAGE_CACHE)
     if film is None:
         raise Http404("No such film.")
-    choice = horizon_for(request, film)
+    choice = horizon_for(request, film, horizon_params)
     points = film_points(film)
     page = FilmRequest(
         film=film,

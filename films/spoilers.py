@@ -154,14 +154,16 @@ class HorizonChoice:
     remember: str | None = None  # a value to store in the film's cookie
 
 
-def horizon_for(request, film):
+def horizon_for(request, film, params=("seen",)):
     """Read the visitor's horizon for ``film``: ``?seen=``, then the cookie.
 
     ``?seen=`` wins, so a shared link spoils no more than its sender chose, and
     is remembered for the film. A bad value gives the default (``none``) with a
-    message; a time at or past the end of the film counts as ``all``.
+    message; a time at or past the end of the film counts as ``all``. A page
+    may name other parameters that set the horizon (the watch page's ``to``);
+    the first one present counts.
     """
-    raw = request.GET.get("seen")
+    raw = next((request.GET[p] for p in params if p in request.GET), None)
     if raw is not None:
         try:
             horizon = Horizon.parse(raw)

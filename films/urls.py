@@ -1,7 +1,7 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from films import views
+from films import views, watch
 from films.feeds import UpdatedGuides
 from films.sitemaps import SITEMAPS
 
@@ -20,6 +20,7 @@ film_patterns = [
     path("themes/", views.film_themes, name="themes"),
     path("ending/", views.ending, name="ending"),
     path("next/", views.watch_next, name="next"),
+    path("watch/", watch.watch, name="watch"),
 ]
 
 urlpatterns = [

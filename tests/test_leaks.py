@@ -97,7 +97,15 @@ def secrets(film, horizon):
 def film_pages(film):
     pages = {
         name: reverse(f"films:{name}", args=[film.slug])
-        for name in ("detail", "timeline", "characters", "themes", "ending", "next")
+        for name in (
+            "detail",
+            "timeline",
+            "characters",
+            "themes",
+            "ending",
+            "next",
+            "watch",
+        )
     }
     for character in film.characters.all():
         pages[f"character:{character.slug}"] = reverse(
