@@ -556,6 +556,8 @@ class FilmForm(forms.ModelForm):
             "status",
             "featured",
             "runtime",
+            "timing_release",
+            "timing_fps",
             "languages",
             "countries",
             "genres",
@@ -655,6 +657,7 @@ class FilmAdmin(VersionAdmin):
                     "slug",
                     ("status", "featured"),
                     "runtime",
+                    ("timing_release", "timing_fps"),
                 ]
             },
         ),

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -52,6 +52,7 @@ from films.models import (
 from films.spoilers import (
     ALL,
     COOKIE_PREFIX,
+    FRAME_RATES,
     NONE,
     Horizon,
     effective_horizon,
@@ -282,6 +283,8 @@ def film_page(section, *, with_order=False):
             request.film_page = _read_request(
                 request, slug, section, with_order, kwargs
             )
+            if request.film_page.choice.film_time is not None:
+                return _to_film_time(request, request.film_page.choice.film_time)
             response = conditional(request, **kwargs)
             _finish(request, request.film_page, response)
             return response
@@ -303,6 +306,8 @@ HEAD_FIELDS = tuple(
         "slug",
         "status",
         "runtime",
+        "timing_release",
+        "timing_fps",
         "updated_at",
         "version",
         "changed_at",
@@ -493,6 +498,17 @@ def _read_request(request, slug, section, with_order, kwargs):
     return page
 
 
+def _to_film_time(request, seen):
+    """Redirect a time read off a faster or slower copy to the same URL in film
+    time, so the address, the cookie and the picker only ever hold film time."""
+    query = request.GET.copy()
+    query.pop("fps", None)
+    query["seen"] = seen
+    response = HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
 def is_staff(request):
     """Staff preview drafts; only a visitor with a session can be staff, so
     visitors without one cost no query for the question."""
@@ -611,6 +627,9 @@ def _control(page):
             "horizon_options": horizon_options(film, page.points.starts, horizon),
             "horizon_value": str(horizon),
             "horizon_message": page.choice.message,
+            "timing_release": film.timing_release,
+            "timing_fps": film.timing_fps,
+            "frame_rates": FRAME_RATES,
             "page_url": page_url,
             "order": page.order,
         },
