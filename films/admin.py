@@ -243,6 +243,8 @@ class GuideFormSet(forms.BaseInlineFormSet):
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
+        if isinstance(form, RevealPointForm):
+            form.set_reveal_scenes(self.film)
         for name in self.shared_choice_fields:
             form.fields[name].choices = self._shared_choices(name, form.fields[name])
         labels = self.known_labels()
@@ -354,6 +356,98 @@ class PositionsCheckedBySetForm(forms.ModelForm):
         return exclude | set(POSITION_FIELDS.get(self._meta.model, ()))
 
 
+# --- "Revealed in scene N" ----------------------------------------------------------
+
+
+def reveal_scenes(film):
+    """The film's scenes as ``(pk, screen position, start, title)``, screen order.
+
+    Read once per film object: the inlines of one page share their parent
+    film, so the characters, plot and analyses cost one query between them.
+    """
+    if film is None or film.pk is None:
+        return []
+    scenes = film.__dict__.get("_reveal_scenes")
+    if scenes is None:
+        scenes = list(
+            film.scenes.order_by("screen_position").values_list(
+                "pk", "screen_position", "starts_at", "title"
+            )
+        )
+        film.__dict__["_reveal_scenes"] = scenes
+    return scenes
+
+
+def _scene_label(position, starts_at, title):
+    title = title if len(title) <= 40 else title[:39] + "…"
+    return f"{position} · {format_timecode(starts_at)} · {title}"
+
+
+class RevealPointForm(forms.ModelForm):
+    """A row with a reveal point, which an editor may set by picking a scene.
+
+    ``reveals_in_scene`` offers the film's scenes beside the ``reveals_at``
+    time; picking one stores that scene's start (a scene reveals at its own
+    start). It shows the scene that starts at the row's reveal point, if any.
+    A changed pick wins over an unchanged time and a changed time over an
+    unchanged pick; a pick and a time that disagree are refused, naming both.
+    Plain form fields: no JavaScript needed.
+    """
+
+    reveals_in_scene = forms.TypedChoiceField(
+        label="or revealed in scene",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—")],
+        help_text="Pick a scene to reveal this at the scene's start (as saved); "
+        "the time is then set for you. Clear the time to make it spoiler-free.",
+        error_messages={
+            "invalid_choice": "That is not one of this film's scenes (it may have "
+            "been deleted meanwhile): pick another, or write a time."
+        },
+    )
+
+    def set_reveal_scenes(self, film):
+        field = self.fields.get("reveals_in_scene")
+        if field is None:
+            return
+        scenes = reveal_scenes(film)
+        self._scene_starts = {pk: (pos, at) for pk, pos, at, _ in scenes}
+        field.choices = [
+            ("", "—" if scenes else "— (the film has no scenes yet)"),
+            *((pk, _scene_label(pos, at, title)) for pk, pos, at, title in scenes),
+        ]
+        at = self.instance.reveals_at
+        field.initial = next((pk for pk, _, start, _ in scenes if start == at), None)
+
+    def clean(self):
+        cleaned = super().clean()
+        pk = cleaned.get("reveals_in_scene")
+        if pk is None or "reveals_in_scene" not in self.changed_data:
+            return cleaned
+        position, start = getattr(self, "_scene_starts", {})[pk]
+        written = cleaned.get("reveals_at")
+        if (
+            "reveals_at" in self.changed_data
+            and written is not None
+            and written != start
+        ):
+            self.add_error(
+                "reveals_in_scene",
+                f"You picked scene {position}, which starts at "
+                f"{format_timecode(start)}, and wrote {format_timecode(written)} as "
+                "the time: keep one of them.",
+            )
+        elif "reveals_at" not in self.errors:
+            cleaned["reveals_at"] = start
+        return cleaned
+
+
+class RevealPositionedForm(RevealPointForm, PositionsCheckedBySetForm):
+    pass
+
+
 class SceneFormSet(GuideFormSet):
     """A film's scenes: each row's rules, then the timeline as a whole."""
 
@@ -463,7 +557,16 @@ class CreditInline(GuideInline, admin.TabularInline):
 
 class CharacterInline(GuideInline, admin.TabularInline):
     model = Character
-    fields = ["position", "name", "slug", "is_main", "description", "reveals_at"]
+    form = RevealPointForm
+    fields = [
+        "position",
+        "name",
+        "slug",
+        "is_main",
+        "description",
+        "reveals_at",
+        "reveals_in_scene",
+    ]
     prepopulated_fields = {"slug": ["name"]}
     show_change_link = True  # the character's page holds their arc (beats)
 
@@ -520,17 +623,18 @@ class SceneInline(GuideInline, admin.TabularInline):
 
 class PlotSectionInline(GuideInline, admin.StackedInline):
     model = PlotSection
-    form = PositionsCheckedBySetForm
+    form = RevealPositionedForm
     formset = PositionedFormSet
-    fields = ["position", "heading", "body", "reveals_at"]
+    fields = ["position", "heading", "body", ("reveals_at", "reveals_in_scene")]
     formfield_overrides = {**TIMECODE_OVERRIDES, **short_text(5)}
 
 
 class FilmThemeInline(GuideInline, admin.StackedInline):
     model = FilmTheme
+    form = RevealPointForm
     formset = FilmThemeFormSet
     autocomplete_fields = ["theme"]
-    fields = ["theme", "position", "analysis", "reveals_at"]
+    fields = ["theme", "position", "analysis", ("reveals_at", "reveals_in_scene")]
     formfield_overrides = {**TIMECODE_OVERRIDES, **short_text(5)}
 
     def get_queryset(self, request):
@@ -1005,13 +1109,20 @@ class FilmPartAdmin(admin.ModelAdmin):
 
 class CharacterBeatInline(GuideInline, admin.TabularInline):
     model = CharacterBeat
-    form = PositionsCheckedBySetForm
+    form = RevealPositionedForm
     formset = PositionedFormSet
-    fields = ["position", "text", "reveals_at"]
+    fields = ["position", "text", "reveals_at", "reveals_in_scene"]
+
+
+class CharacterForm(RevealPointForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_reveal_scenes(self.instance.film if self.instance.film_id else None)
 
 
 @admin.register(Character)
 class CharacterAdmin(FilmPartAdmin):
+    form = CharacterForm
     list_display = ["name", "film", "is_main", "revealed_at", "scene_count"]
     list_filter = ["is_main", "film"]
     list_select_related = ["film"]

@@ -292,7 +292,7 @@ def test_the_film_page_runs_a_constant_number_of_queries(
     assert "P Large 2000 29" in response.text
 
 
-FILM_PAGE_QUERIES = 20
+FILM_PAGE_QUERIES = 21  # one of them: the scenes offered beside reveal points
 
 
 @pytest.mark.parametrize(
