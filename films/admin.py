@@ -30,13 +30,13 @@ from django.db.models import Count, F, Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.text import capfirst
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
 from films.derived import bump_films
-from films.guide_checks import timeline_errors
+from films.guide_checks import guide_problems, timeline_errors
 from films.models import (
     Character,
     CharacterBeat,
@@ -788,7 +788,7 @@ class FilmAdmin(VersionAdmin):
         FilmThemeInline,
         RecommendationInline,
     ]
-    actions = ["publish", "unpublish"]
+    actions = ["publish", "unpublish", "check_guides"]
     # Explicit: the annotated list would otherwise lose the model's ordering.
     ordering = ["title", "year"]
     save_on_top = True
@@ -905,7 +905,59 @@ class FilmAdmin(VersionAdmin):
             self.admin_site.admin_view(self.compare_view),
             name="films_film_compare",
         )
-        return [compare, *super().get_urls()]
+        check = path(
+            "<path:object_id>/check/",
+            self.admin_site.admin_view(self.check_view),
+            name="films_film_check",
+        )
+        return [compare, check, *super().get_urls()]
+
+    # Checking guides: the rules saving enforces, and what a complete guide
+    # needs, over the guide as stored (films.guide_checks.guide_problems).
+
+    @admin.action(description="Check the selected guides", permissions=["view"])
+    def check_guides(self, request, queryset):
+        return self._check_response(request, list(queryset.order_by("title", "year")))
+
+    def check_view(self, request, object_id):
+        film = self.get_object(request, unquote(object_id))
+        if film is None:
+            raise Http404("No such film.")
+        if not self.has_view_or_change_permission(request, film):
+            raise PermissionDenied
+        return self._check_response(request, [film])
+
+    def _check_response(self, request, films):
+        reports = [
+            {
+                "film": film,
+                "url": admin_url(film),
+                "problems": [
+                    {
+                        "label": problem_label(problem.obj),
+                        "url": admin_url(problem.obj),
+                        "field": problem.field_label,
+                        "message": problem.message,
+                    }
+                    for problem in guide_problems(film)
+                ],
+            }
+            for film in films
+        ]
+        title = (
+            f"Check of {films[0]}"
+            if len(films) == 1
+            else f"Check of {len(films)} guides"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "reports": reports,
+            "original": films[0] if len(films) == 1 else None,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/films/film/check.html", context)
 
     def compare_view(self, request, object_id):
         film = self.get_object(request, unquote(object_id))
@@ -934,6 +986,20 @@ class FilmAdmin(VersionAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/films/film/compare.html", context)
+
+
+def admin_url(obj):
+    """Where an editor fixes ``obj``: its own page, or the page it is edited on."""
+    if isinstance(obj, CharacterBeat):
+        obj = obj.character
+    if not isinstance(obj, (Film, Character, Scene)):
+        obj = obj.film
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+
+def problem_label(obj):
+    return f"{capfirst(obj._meta.verbose_name)} “{obj}”"
 
 
 # --- Comparing revisions -------------------------------------------------------
