@@ -360,7 +360,7 @@ class PositionsCheckedBySetForm(forms.ModelForm):
 
 
 def reveal_scenes(film):
-    """The film's scenes as ``(pk, screen position, start, title)``, screen order.
+    """The film's scenes as ``(screen position, start, title)``, in screen order.
 
     Read once per film object: the inlines of one page share their parent
     film, so the characters, plot and analyses cost one query between them.
@@ -371,73 +371,83 @@ def reveal_scenes(film):
     if scenes is None:
         scenes = list(
             film.scenes.order_by("screen_position").values_list(
-                "pk", "screen_position", "starts_at", "title"
+                "screen_position", "starts_at", "title"
             )
         )
         film.__dict__["_reveal_scenes"] = scenes
     return scenes
 
 
-def _scene_label(position, starts_at, title):
-    title = title if len(title) <= 40 else title[:39] + "…"
-    return f"{position} · {format_timecode(starts_at)} · {title}"
+REVEAL_SCENES_LIST = "reveal-scenes"  # the id of the page's <datalist> of scenes
+
+
+def reveal_scene_options(film):
+    """``(number, label)`` for the page's list of scenes to reveal in."""
+    return [
+        (position, f"{format_timecode(start)} · {title}")
+        for position, start, title in reveal_scenes(film)
+    ]
 
 
 class RevealPointForm(forms.ModelForm):
-    """A row with a reveal point, which an editor may set by picking a scene.
+    """A row with a reveal point, which an editor may set by naming a scene.
 
-    ``reveals_in_scene`` offers the film's scenes beside the ``reveals_at``
-    time; picking one stores that scene's start (a scene reveals at its own
-    start). It shows the scene that starts at the row's reveal point, if any.
-    A changed pick wins over an unchanged time and a changed time over an
-    unchanged pick; a pick and a time that disagree are refused, naming both.
-    Plain form fields: no JavaScript needed.
+    ``reveals_in_scene`` takes a scene's number beside the ``reveals_at``
+    time (the page lists the film's scenes for it, as a ``<datalist>``: one
+    list for the page rather than a select a row); naming one stores that
+    scene's start, since a scene reveals at its own start. It shows the scene
+    that starts at the row's reveal point, if any. A changed scene wins over
+    an unchanged time and a changed time over an unchanged scene; a scene and
+    a time that disagree are refused, naming both. No JavaScript needed.
     """
 
-    reveals_in_scene = forms.TypedChoiceField(
+    reveals_in_scene = forms.IntegerField(
         label="or revealed in scene",
         required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[("", "—")],
-        help_text="Pick a scene to reveal this at the scene's start (as saved); "
-        "the time is then set for you. Clear the time to make it spoiler-free.",
-        error_messages={
-            "invalid_choice": "That is not one of this film's scenes (it may have "
-            "been deleted meanwhile): pick another, or write a time."
-        },
+        min_value=1,
+        widget=forms.NumberInput(
+            attrs={"list": REVEAL_SCENES_LIST, "min": 1, "class": "vSceneNumber"}
+        ),
+        help_text="A scene's number: this is then revealed at the scene's start "
+        "(as saved), and the time is set for you. Clear the time to make it "
+        "spoiler-free.",
+        error_messages={"invalid": "Write a scene's number, e.g. 12."},
     )
 
     def set_reveal_scenes(self, film):
-        field = self.fields.get("reveals_in_scene")
-        if field is None:
+        if "reveals_in_scene" not in self.fields:
             return
-        scenes = reveal_scenes(film)
-        self._scene_starts = {pk: (pos, at) for pk, pos, at, _ in scenes}
-        field.choices = [
-            ("", "—" if scenes else "— (the film has no scenes yet)"),
-            *((pk, _scene_label(pos, at, title)) for pk, pos, at, title in scenes),
-        ]
+        self._reveal_film = film
+        self._scene_starts = {
+            position: start for position, start, _ in reveal_scenes(film)
+        }
         at = self.instance.reveals_at
-        field.initial = next((pk for pk, _, start, _ in scenes if start == at), None)
+        self.fields["reveals_in_scene"].initial = next(
+            (n for n, start in self._scene_starts.items() if start == at), None
+        )
 
     def clean(self):
         cleaned = super().clean()
-        pk = cleaned.get("reveals_in_scene")
-        if pk is None or "reveals_in_scene" not in self.changed_data:
+        number = cleaned.get("reveals_in_scene")
+        if number is None or "reveals_in_scene" not in self.changed_data:
             return cleaned
-        position, start = getattr(self, "_scene_starts", {})[pk]
-        written = cleaned.get("reveals_at")
-        if (
-            "reveals_at" in self.changed_data
-            and written is not None
-            and written != start
-        ):
+        starts = getattr(self, "_scene_starts", {})
+        if number not in starts:
             self.add_error(
                 "reveals_in_scene",
-                f"You picked scene {position}, which starts at "
-                f"{format_timecode(start)}, and wrote {format_timecode(written)} as "
-                "the time: keep one of them.",
+                f"There is no scene {number}: the film's scenes are numbered 1 to "
+                f"{max(starts)}."
+                if starts
+                else "The film has no scenes yet: write a time instead.",
+            )
+            return cleaned
+        start = starts[number]
+        written = cleaned.get("reveals_at")
+        if "reveals_at" in self.changed_data and written not in (None, start):
+            self.add_error(
+                "reveals_in_scene",
+                f"Scene {number} starts at {format_timecode(start)}, but the time "
+                f"says {format_timecode(written)}: keep one of them.",
             )
         elif "reveals_at" not in self.errors:
             cleaned["reveals_at"] = start
@@ -446,6 +456,17 @@ class RevealPointForm(forms.ModelForm):
 
 class RevealPositionedForm(RevealPointForm, PositionsCheckedBySetForm):
     pass
+
+
+class RevealScenesMixin:
+    """Gives the page the list of scenes its "revealed in scene" fields offer."""
+
+    def render_change_form(self, request, context, add=False, change=False, **kwargs):
+        obj = kwargs.get("obj")
+        film = obj if isinstance(obj, Film) else getattr(obj, "film", None)
+        if film is not None and film.pk is not None:
+            context["reveal_scenes"] = reveal_scene_options(film)
+        return super().render_change_form(request, context, add, change, **kwargs)
 
 
 class SceneFormSet(GuideFormSet):
@@ -730,7 +751,7 @@ class FilmChangeList(ChangeList):
 
 
 @admin.register(Film)
-class FilmAdmin(VersionAdmin):
+class FilmAdmin(RevealScenesMixin, VersionAdmin):
     form = FilmForm
     list_display = [
         "title",
@@ -1187,7 +1208,7 @@ class CharacterForm(RevealPointForm):
 
 
 @admin.register(Character)
-class CharacterAdmin(FilmPartAdmin):
+class CharacterAdmin(RevealScenesMixin, FilmPartAdmin):
     form = CharacterForm
     list_display = ["name", "film", "is_main", "revealed_at", "scene_count"]
     list_filter = ["is_main", "film"]

@@ -1,6 +1,8 @@
 """Revealed in scene N: an editor picks a scene beside a reveal point's time and
 the row stores that scene's start. Plain form fields, no JavaScript."""
 
+import re
+
 import pytest
 
 from films.models import CharacterBeat, FilmTheme, PlotSection
@@ -33,10 +35,6 @@ def film():
     return film
 
 
-def scene_pk(film, position):
-    return str(film.scenes.get(screen_position=position).pk)
-
-
 def test_every_reveal_point_on_the_film_page_offers_the_films_scenes(
     editor_client, film
 ):
@@ -49,8 +47,13 @@ def test_every_reveal_point_on_the_film_page_offers_the_films_scenes(
     response = editor_client.get(change_url(film))
 
     for prefix in ("characters", "plot_sections", "film_themes"):
-        assert f'name="{prefix}-0-reveals_in_scene"' in response.text, prefix
-    assert ">3 · 0:10 · Scene title 3</option>" in response.text
+        field = re.search(
+            f'<input[^>]*name="{prefix}-0-reveals_in_scene"[^>]*>', response.text
+        )
+        assert field, prefix
+        assert 'list="reveal-scenes"' in field.group(0)
+    assert response.text.count('<datalist id="reveal-scenes">') == 1
+    assert '<option value="3">0:10 · Scene title 3</option>' in response.text
     assert "A scene of another film" not in response.text
 
 
@@ -59,9 +62,9 @@ def test_picking_a_scene_stores_its_start(editor_client, film):
     section = PlotSection.objects.create(film=film, position=1, heading="H", body="B")
     analysis = FilmTheme.objects.create(film=film, theme=make_theme(), analysis="A")
     data = form_data(editor_client.get(change_url(film)))
-    data["characters-0-reveals_in_scene"] = scene_pk(film, 2)
-    data["plot_sections-0-reveals_in_scene"] = scene_pk(film, 3)
-    data["film_themes-0-reveals_in_scene"] = scene_pk(film, 4)
+    data["characters-0-reveals_in_scene"] = "2"
+    data["plot_sections-0-reveals_in_scene"] = "3"
+    data["film_themes-0-reveals_in_scene"] = "4"
 
     response = editor_client.post(change_url(film), data)
 
@@ -85,7 +88,7 @@ def test_a_new_row_can_be_revealed_in_a_scene(editor_client, film):
         heading="The zone",
         body="They go in.",
         reveals_at="",
-        reveals_in_scene=scene_pk(film, 3),
+        reveals_in_scene="3",
     )
 
     response = editor_client.post(change_url(film), data)
@@ -100,7 +103,7 @@ def test_the_pick_shows_the_scene_that_starts_at_the_reveal_point(editor_client,
 
     data = form_data(editor_client.get(change_url(film)))
 
-    assert data["characters-0-reveals_in_scene"] == scene_pk(film, 3)
+    assert data["characters-0-reveals_in_scene"] == "3"
     assert data["characters-1-reveals_in_scene"] == ""
 
 
@@ -119,37 +122,53 @@ def test_a_pick_and_a_time_that_disagree_are_refused(editor_client, film):
     before = guide_state(film)
     data = form_data(editor_client.get(change_url(film)))
     data["characters-0-reveals_at"] = "0:07"
-    data["characters-0-reveals_in_scene"] = scene_pk(film, 3)
+    data["characters-0-reveals_in_scene"] = "3"
 
     response = editor_client.post(change_url(film), data)
 
     assert response.status_code == 200
     assert row_errors(response, "characters", 0) == {
         "reveals_in_scene": [
-            "You picked scene 3, which starts at 0:10, and wrote 0:07 as the "
-            "time: keep one of them."
+            "Scene 3 starts at 0:10, but the time says 0:07: keep one of them."
         ]
     }
     assert guide_state(film) == before
 
 
-def test_a_scene_that_is_not_the_films_is_refused_clearly(editor_client, film):
-    other = make_scene(make_film(slug="other-2000"), 1)
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("9", "There is no scene 9: the film's scenes are numbered 1 to 4."),
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("twelve", "Write a scene's number, e.g. 12."),
+    ],
+)
+def test_a_scene_the_film_does_not_have_is_refused_clearly(
+    editor_client, film, number, message
+):
     make_character(film, "hero", name="Hero")
     before = guide_state(film)
     data = form_data(editor_client.get(change_url(film)))
-    data["characters-0-reveals_in_scene"] = str(other.pk)
+    data["characters-0-reveals_in_scene"] = number
 
     response = editor_client.post(change_url(film), data)
 
     assert response.status_code == 200
-    assert row_errors(response, "characters", 0) == {
-        "reveals_in_scene": [
-            "That is not one of this film's scenes (it may have been deleted "
-            "meanwhile): pick another, or write a time."
-        ]
-    }
+    assert row_errors(response, "characters", 0) == {"reveals_in_scene": [message]}
     assert guide_state(film) == before
+
+
+def test_a_film_without_scenes_says_so(editor_client):
+    film = make_film(runtime=100)
+    make_character(film, "hero", name="Hero")
+    data = form_data(editor_client.get(change_url(film)))
+    data["characters-0-reveals_in_scene"] = "1"
+
+    response = editor_client.post(change_url(film), data)
+
+    assert row_errors(response, "characters", 0) == {
+        "reveals_in_scene": ["The film has no scenes yet: write a time instead."]
+    }
 
 
 def test_a_characters_beats_can_be_revealed_in_a_scene(editor_client, film):
@@ -157,11 +176,11 @@ def test_a_characters_beats_can_be_revealed_in_a_scene(editor_client, film):
     beat = CharacterBeat.objects.create(character=hero, position=1, text="Arrives.")
     url = f"/admin/films/character/{hero.pk}/change/"
     response = editor_client.get(url)
-    assert ">4 · 0:15 · Scene title 4</option>" in response.text
+    assert '<option value="4">0:15 · Scene title 4</option>' in response.text
     data = form_data(response)
     index = row_index(data, "beats", "position", 1)
-    data[f"beats-{index}-reveals_in_scene"] = scene_pk(film, 4)
-    data["reveals_in_scene"] = scene_pk(film, 2)  # the character's own reveal point
+    data[f"beats-{index}-reveals_in_scene"] = "4"
+    data["reveals_in_scene"] = "2"  # the character's own reveal point
 
     response = editor_client.post(url, data)
 
@@ -177,4 +196,7 @@ def test_scene_titles_in_the_pick_are_escaped(editor_client, film):
     make_character(film, "hero", name="Hero")
     html = editor_client.get(change_url(film)).text
     assert "<script>alert(1)</script>" not in html
-    assert "1 · 0:00 · &lt;script&gt;alert(1)&lt;/script&gt;</option>" in html
+    assert (
+        '<option value="1">0:00 · &lt;script&gt;alert(1)&lt;/script&gt;</option>'
+        in (html)
+    )
