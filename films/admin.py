@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, F, Prefetch, prefetch_related_objects
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -359,23 +359,36 @@ class PositionsCheckedBySetForm(forms.ModelForm):
 # --- "Revealed in scene N" ----------------------------------------------------------
 
 
-def reveal_scenes(film):
-    """The film's scenes as ``(screen position, start, title)``, in screen order.
+def film_scenes(film):
+    """The film's scenes in screen order, as ``{"position", "starts_at",
+    "ends_at", "story_position", "story_label", "title", "pk"}`` rows.
 
-    Read once per film object: the inlines of one page share their parent
-    film, so the characters, plot and analyses cost one query between them.
+    Read once per film object: the film's page shares it between its
+    "revealed in scene" fields, the list of scenes and the choice of whether
+    scenes are edited on it.
     """
     if film is None or film.pk is None:
         return []
-    scenes = film.__dict__.get("_reveal_scenes")
+    scenes = film.__dict__.get("_scene_rows")
     if scenes is None:
         scenes = list(
-            film.scenes.order_by("screen_position").values_list(
-                "screen_position", "starts_at", "title"
+            film.scenes.order_by("screen_position").values(
+                "pk",
+                "title",
+                "starts_at",
+                "ends_at",
+                "story_position",
+                "story_label",
+                position=F("screen_position"),
             )
         )
-        film.__dict__["_reveal_scenes"] = scenes
+        film.__dict__["_scene_rows"] = scenes
     return scenes
+
+
+def reveal_scenes(film):
+    """``(screen position, start, title)`` of the film's scenes, screen order."""
+    return [(s["position"], s["starts_at"], s["title"]) for s in film_scenes(film)]
 
 
 REVEAL_SCENES_LIST = "reveal-scenes"  # the id of the page's <datalist> of scenes
@@ -642,6 +655,11 @@ class SceneInline(GuideInline, admin.TabularInline):
         return formset
 
 
+# Films with more scenes than this list them on their page and edit each on
+# its own (``?scenes=edit`` puts them all on the film's page).
+SCENES_EDITED_ON_FILM_PAGE = 12
+
+
 class PlotSectionInline(GuideInline, admin.StackedInline):
     model = PlotSection
     form = RevealPositionedForm
@@ -692,10 +710,31 @@ class FilmForm(forms.ModelForm):
             "ending_explained",
         ]
 
+    # Set when the page lists the scenes rather than editing them (see
+    # FilmAdmin.scenes_listed): then no scene formset checks them against a
+    # new runtime, and this form does.
+    check_stored_scenes = False
+
     def clean(self):
         cleaned = super().clean()
         runtime = cleaned.get("runtime")
         film = self.instance
+        if film.pk and runtime and self.check_stored_scenes:
+            late = [
+                s
+                for s in film_scenes(film)
+                if s["ends_at"] > timedelta(minutes=runtime)
+            ]
+            if late:
+                names = ", ".join(
+                    f"{s['position']}. {s['title']} (ends {format_timecode(s['ends_at'])})"
+                    for s in late
+                )
+                self.add_error(
+                    "runtime",
+                    f"These scenes would end after the film's end: {names}. Change "
+                    "them first, on their own pages or with all scenes on this page.",
+                )
         if film.pk and runtime:
             # Character beats are edited on the character's page; a shorter film
             # must not leave one revealing after its end.
@@ -819,6 +858,40 @@ class FilmAdmin(RevealScenesMixin, VersionAdmin):
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         return qs.annotate(scene_count=Count("scenes", distinct=True))
+
+    # A long timeline is listed, each scene edited on its own page, so the
+    # film's page stays a size an editor can find their way around;
+    # ?scenes=edit brings every scene onto it (to renumber several at once).
+
+    def scenes_listed(self, request, obj):
+        return (
+            obj is not None
+            and len(film_scenes(obj)) > SCENES_EDITED_ON_FILM_PAGE
+            and request.GET.get("scenes") != "edit"
+        )
+
+    def get_inlines(self, request, obj):
+        inlines = super().get_inlines(request, obj)
+        if self.scenes_listed(request, obj):
+            return [inline for inline in inlines if inline is not SceneInline]
+        return inlines
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if self.scenes_listed(request, obj):
+            form = type(form.__name__, (form,), {"check_stored_scenes": True})
+        return form
+
+    def render_change_form(self, request, context, add=False, change=False, **kwargs):
+        obj = kwargs.get("obj")
+        if obj is not None and obj.pk is not None:
+            scenes = film_scenes(obj)
+            context["scene_count"] = len(scenes)
+            context["scene_list"] = scenes if self.scenes_listed(request, obj) else None
+            context["scenes_edit_url"] = (
+                "?scenes=edit" if len(scenes) > SCENES_EDITED_ON_FILM_PAGE else None
+            )
+        return super().render_change_form(request, context, add, change, **kwargs)
 
     def get_changelist(self, request, **kwargs):
         return FilmChangeList
@@ -1287,11 +1360,28 @@ class SceneAdmin(FilmPartAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        if obj is not None:
+        film_id = obj.film_id if obj is not None else request.GET.get("film", "")
+        if str(film_id).isdigit():
             plain_select(
-                form.base_fields["characters"], obj.film.characters.all(), True
+                form.base_fields["characters"],
+                Character.objects.filter(film_id=film_id),
+                True,
             )
         return form
+
+    # "Save" goes back to the film's list of scenes, where the editor came from.
+
+    def response_post_save_add(self, request, obj):
+        return self._back_to_film(request, obj)
+
+    def response_post_save_change(self, request, obj):
+        return self._back_to_film(request, obj)
+
+    def _back_to_film(self, request, obj):
+        if not admin.site._registry[Film].has_view_or_change_permission(request):
+            return super().response_post_save_change(request, obj)
+        url = reverse("admin:films_film_change", args=[obj.film_id])
+        return HttpResponseRedirect(f"{url}#scene-list")
 
 
 @admin.register(Person)
