@@ -167,3 +167,14 @@ def test_the_stalker_page_is_a_fraction_of_its_old_size(editor_client):
     # 469 KB when every scene was edited on it.
     assert len(response.content) < 300_000
     assert "Scenes (29)" in response.text
+
+
+def test_save_and_continue_keeps_every_scene_on_the_page(editor_client, long_film):
+    url = change_url(long_film) + "?scenes=edit"
+    data = form_data(editor_client.get(url))
+    data["_continue"] = "Save and continue editing"
+
+    response = editor_client.post(url, data)
+
+    assert response.status_code == 302
+    assert response["Location"] == url
