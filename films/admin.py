@@ -573,6 +573,7 @@ class GuideInline:
 
 class CreditInline(GuideInline, admin.TabularInline):
     model = Credit
+    classes = ["collapse"]  # folded (a <details>) unless it has errors
     formset = CreditFormSet
     autocomplete_fields = ["person"]
     fields = ["position", "role", "person", "character", "note"]
@@ -682,6 +683,7 @@ class FilmThemeInline(GuideInline, admin.StackedInline):
 
 class RecommendationInline(GuideInline, admin.TabularInline):
     model = Recommendation
+    classes = ["collapse"]
     fields = ["position", "target_slug", "target_title", "target_year", "reason"]
 
 
@@ -838,7 +840,7 @@ class FilmAdmin(RevealScenesMixin, VersionAdmin):
             },
         ),
         ("Text", {"fields": ["premise", "ending_explained"]}),
-        ("Record", {"fields": [("created_at", "updated_at")]}),
+        ("Record", {"fields": [("created_at", "updated_at")], "classes": ["collapse"]}),
     ]
     inlines = [
         CreditInline,
