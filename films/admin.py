@@ -27,16 +27,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, F, Prefetch, prefetch_related_objects
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.text import capfirst
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
 from films.derived import bump_films
-from films.guide_checks import timeline_errors
+from films.guide_checks import guide_problems, timeline_errors
 from films.models import (
     Character,
     CharacterBeat,
@@ -243,6 +243,8 @@ class GuideFormSet(forms.BaseInlineFormSet):
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
+        if isinstance(form, RevealPointForm):
+            form.set_reveal_scenes(self.film)
         for name in self.shared_choice_fields:
             form.fields[name].choices = self._shared_choices(name, form.fields[name])
         labels = self.known_labels()
@@ -354,6 +356,132 @@ class PositionsCheckedBySetForm(forms.ModelForm):
         return exclude | set(POSITION_FIELDS.get(self._meta.model, ()))
 
 
+# --- "Revealed in scene N" ----------------------------------------------------------
+
+
+def film_scenes(film):
+    """The film's scenes in screen order, as ``{"position", "starts_at",
+    "ends_at", "story_position", "story_label", "title", "pk"}`` rows.
+
+    Read once per film object: the film's page shares it between its
+    "revealed in scene" fields, the list of scenes and the choice of whether
+    scenes are edited on it.
+    """
+    if film is None or film.pk is None:
+        return []
+    scenes = film.__dict__.get("_scene_rows")
+    if scenes is None:
+        scenes = list(
+            film.scenes.order_by("screen_position").values(
+                "pk",
+                "title",
+                "starts_at",
+                "ends_at",
+                "story_position",
+                "story_label",
+                position=F("screen_position"),
+            )
+        )
+        film.__dict__["_scene_rows"] = scenes
+    return scenes
+
+
+def reveal_scenes(film):
+    """``(screen position, start, title)`` of the film's scenes, screen order."""
+    return [(s["position"], s["starts_at"], s["title"]) for s in film_scenes(film)]
+
+
+REVEAL_SCENES_LIST = "reveal-scenes"  # the id of the page's <datalist> of scenes
+
+
+def reveal_scene_options(film):
+    """``(number, label)`` for the page's list of scenes to reveal in."""
+    return [
+        (position, f"{format_timecode(start)} · {title}")
+        for position, start, title in reveal_scenes(film)
+    ]
+
+
+class RevealPointForm(forms.ModelForm):
+    """A row with a reveal point, which an editor may set by naming a scene.
+
+    ``reveals_in_scene`` takes a scene's number beside the ``reveals_at``
+    time (the page lists the film's scenes for it, as a ``<datalist>``: one
+    list for the page rather than a select a row); naming one stores that
+    scene's start, since a scene reveals at its own start. It shows the scene
+    that starts at the row's reveal point, if any. A changed scene wins over
+    an unchanged time and a changed time over an unchanged scene; a scene and
+    a time that disagree are refused, naming both. No JavaScript needed.
+    """
+
+    reveals_in_scene = forms.IntegerField(
+        label="or revealed in scene",
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(
+            attrs={"list": REVEAL_SCENES_LIST, "min": 1, "class": "vSceneNumber"}
+        ),
+        help_text="A scene's number: this is then revealed at the scene's start "
+        "(as saved), and the time is set for you. Clear the time to make it "
+        "spoiler-free.",
+        error_messages={"invalid": "Write a scene's number, e.g. 12."},
+    )
+
+    def set_reveal_scenes(self, film):
+        if "reveals_in_scene" not in self.fields:
+            return
+        self._reveal_film = film
+        self._scene_starts = {
+            position: start for position, start, _ in reveal_scenes(film)
+        }
+        at = self.instance.reveals_at
+        self.fields["reveals_in_scene"].initial = next(
+            (n for n, start in self._scene_starts.items() if start == at), None
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        number = cleaned.get("reveals_in_scene")
+        if number is None or "reveals_in_scene" not in self.changed_data:
+            return cleaned
+        starts = getattr(self, "_scene_starts", {})
+        if number not in starts:
+            self.add_error(
+                "reveals_in_scene",
+                f"There is no scene {number}: the film's scenes are numbered 1 to "
+                f"{max(starts)}."
+                if starts
+                else "The film has no scenes yet: write a time instead.",
+            )
+            return cleaned
+        start = starts[number]
+        written = cleaned.get("reveals_at")
+        if "reveals_at" in self.changed_data and written not in (None, start):
+            self.add_error(
+                "reveals_in_scene",
+                f"Scene {number} starts at {format_timecode(start)}, but the time "
+                f"says {format_timecode(written)}: keep one of them.",
+            )
+        elif "reveals_at" not in self.errors:
+            cleaned["reveals_at"] = start
+        return cleaned
+
+
+class RevealPositionedForm(RevealPointForm, PositionsCheckedBySetForm):
+    pass
+
+
+class RevealScenesMixin:
+    """Gives the page the list of scenes its "revealed in scene" fields offer."""
+
+    def render_change_form(self, request, context, add=False, change=False, **kwargs):
+        obj = kwargs.get("obj")
+        film = obj if isinstance(obj, Film) else getattr(obj, "film", None)
+        if film is not None and film.pk is not None:
+            context["reveal_scenes"] = reveal_scene_options(film)
+        return super().render_change_form(request, context, add, change, **kwargs)
+
+
 class SceneFormSet(GuideFormSet):
     """A film's scenes: each row's rules, then the timeline as a whole."""
 
@@ -445,6 +573,7 @@ class GuideInline:
 
 class CreditInline(GuideInline, admin.TabularInline):
     model = Credit
+    classes = ["collapse"]  # folded (a <details>) unless it has errors
     formset = CreditFormSet
     autocomplete_fields = ["person"]
     fields = ["position", "role", "person", "character", "note"]
@@ -463,7 +592,16 @@ class CreditInline(GuideInline, admin.TabularInline):
 
 class CharacterInline(GuideInline, admin.TabularInline):
     model = Character
-    fields = ["position", "name", "slug", "is_main", "description", "reveals_at"]
+    form = RevealPointForm
+    fields = [
+        "position",
+        "name",
+        "slug",
+        "is_main",
+        "description",
+        "reveals_at",
+        "reveals_in_scene",
+    ]
     prepopulated_fields = {"slug": ["name"]}
     show_change_link = True  # the character's page holds their arc (beats)
 
@@ -518,19 +656,25 @@ class SceneInline(GuideInline, admin.TabularInline):
         return formset
 
 
+# Films with more scenes than this list them on their page and edit each on
+# its own (``?scenes=edit`` puts them all on the film's page).
+SCENES_EDITED_ON_FILM_PAGE = 12
+
+
 class PlotSectionInline(GuideInline, admin.StackedInline):
     model = PlotSection
-    form = PositionsCheckedBySetForm
+    form = RevealPositionedForm
     formset = PositionedFormSet
-    fields = ["position", "heading", "body", "reveals_at"]
+    fields = ["position", "heading", "body", ("reveals_at", "reveals_in_scene")]
     formfield_overrides = {**TIMECODE_OVERRIDES, **short_text(5)}
 
 
 class FilmThemeInline(GuideInline, admin.StackedInline):
     model = FilmTheme
+    form = RevealPointForm
     formset = FilmThemeFormSet
     autocomplete_fields = ["theme"]
-    fields = ["theme", "position", "analysis", "reveals_at"]
+    fields = ["theme", "position", "analysis", ("reveals_at", "reveals_in_scene")]
     formfield_overrides = {**TIMECODE_OVERRIDES, **short_text(5)}
 
     def get_queryset(self, request):
@@ -539,6 +683,7 @@ class FilmThemeInline(GuideInline, admin.StackedInline):
 
 class RecommendationInline(GuideInline, admin.TabularInline):
     model = Recommendation
+    classes = ["collapse"]
     fields = ["position", "target_slug", "target_title", "target_year", "reason"]
 
 
@@ -556,6 +701,8 @@ class FilmForm(forms.ModelForm):
             "status",
             "featured",
             "runtime",
+            "timing_release",
+            "timing_fps",
             "languages",
             "countries",
             "genres",
@@ -565,10 +712,31 @@ class FilmForm(forms.ModelForm):
             "ending_explained",
         ]
 
+    # Set when the page lists the scenes rather than editing them (see
+    # FilmAdmin.scenes_listed): then no scene formset checks them against a
+    # new runtime, and this form does.
+    check_stored_scenes = False
+
     def clean(self):
         cleaned = super().clean()
         runtime = cleaned.get("runtime")
         film = self.instance
+        if film.pk and runtime and self.check_stored_scenes:
+            late = [
+                s
+                for s in film_scenes(film)
+                if s["ends_at"] > timedelta(minutes=runtime)
+            ]
+            if late:
+                names = ", ".join(
+                    f"{s['position']}. {s['title']} (ends {format_timecode(s['ends_at'])})"
+                    for s in late
+                )
+                self.add_error(
+                    "runtime",
+                    f"These scenes would end after the film's end: {names}. Change "
+                    "them first, on their own pages or with all scenes on this page.",
+                )
         if film.pk and runtime:
             # Character beats are edited on the character's page; a shorter film
             # must not leave one revealing after its end.
@@ -624,7 +792,7 @@ class FilmChangeList(ChangeList):
 
 
 @admin.register(Film)
-class FilmAdmin(VersionAdmin):
+class FilmAdmin(RevealScenesMixin, VersionAdmin):
     form = FilmForm
     list_display = [
         "title",
@@ -655,6 +823,7 @@ class FilmAdmin(VersionAdmin):
                     "slug",
                     ("status", "featured"),
                     "runtime",
+                    ("timing_release", "timing_fps"),
                 ]
             },
         ),
@@ -671,7 +840,7 @@ class FilmAdmin(VersionAdmin):
             },
         ),
         ("Text", {"fields": ["premise", "ending_explained"]}),
-        ("Record", {"fields": [("created_at", "updated_at")]}),
+        ("Record", {"fields": [("created_at", "updated_at")], "classes": ["collapse"]}),
     ]
     inlines = [
         CreditInline,
@@ -681,7 +850,7 @@ class FilmAdmin(VersionAdmin):
         FilmThemeInline,
         RecommendationInline,
     ]
-    actions = ["publish", "unpublish"]
+    actions = ["publish", "unpublish", "check_guides"]
     # Explicit: the annotated list would otherwise lose the model's ordering.
     ordering = ["title", "year"]
     save_on_top = True
@@ -691,6 +860,40 @@ class FilmAdmin(VersionAdmin):
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         return qs.annotate(scene_count=Count("scenes", distinct=True))
+
+    # A long timeline is listed, each scene edited on its own page, so the
+    # film's page stays a size an editor can find their way around;
+    # ?scenes=edit brings every scene onto it (to renumber several at once).
+
+    def scenes_listed(self, request, obj):
+        return (
+            obj is not None
+            and len(film_scenes(obj)) > SCENES_EDITED_ON_FILM_PAGE
+            and request.GET.get("scenes") != "edit"
+        )
+
+    def get_inlines(self, request, obj):
+        inlines = super().get_inlines(request, obj)
+        if self.scenes_listed(request, obj):
+            return [inline for inline in inlines if inline is not SceneInline]
+        return inlines
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if self.scenes_listed(request, obj):
+            form = type(form.__name__, (form,), {"check_stored_scenes": True})
+        return form
+
+    def render_change_form(self, request, context, add=False, change=False, **kwargs):
+        obj = kwargs.get("obj")
+        if obj is not None and obj.pk is not None:
+            scenes = film_scenes(obj)
+            context["scene_count"] = len(scenes)
+            context["scene_list"] = scenes if self.scenes_listed(request, obj) else None
+            context["scenes_edit_url"] = (
+                "?scenes=edit" if len(scenes) > SCENES_EDITED_ON_FILM_PAGE else None
+            )
+        return super().render_change_form(request, context, add, change, **kwargs)
 
     def get_changelist(self, request, **kwargs):
         return FilmChangeList
@@ -798,7 +1001,59 @@ class FilmAdmin(VersionAdmin):
             self.admin_site.admin_view(self.compare_view),
             name="films_film_compare",
         )
-        return [compare, *super().get_urls()]
+        check = path(
+            "<path:object_id>/check/",
+            self.admin_site.admin_view(self.check_view),
+            name="films_film_check",
+        )
+        return [compare, check, *super().get_urls()]
+
+    # Checking guides: the rules saving enforces, and what a complete guide
+    # needs, over the guide as stored (films.guide_checks.guide_problems).
+
+    @admin.action(description="Check the selected guides", permissions=["view"])
+    def check_guides(self, request, queryset):
+        return self._check_response(request, list(queryset.order_by("title", "year")))
+
+    def check_view(self, request, object_id):
+        film = self.get_object(request, unquote(object_id))
+        if film is None:
+            raise Http404("No such film.")
+        if not self.has_view_or_change_permission(request, film):
+            raise PermissionDenied
+        return self._check_response(request, [film])
+
+    def _check_response(self, request, films):
+        reports = [
+            {
+                "film": film,
+                "url": admin_url(film),
+                "problems": [
+                    {
+                        "label": problem_label(problem.obj),
+                        "url": admin_url(problem.obj),
+                        "field": problem.field_label,
+                        "message": problem.message,
+                    }
+                    for problem in guide_problems(film)
+                ],
+            }
+            for film in films
+        ]
+        title = (
+            f"Check of {films[0]}"
+            if len(films) == 1
+            else f"Check of {len(films)} guides"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "reports": reports,
+            "original": films[0] if len(films) == 1 else None,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/films/film/check.html", context)
 
     def compare_view(self, request, object_id):
         film = self.get_object(request, unquote(object_id))
@@ -827,6 +1082,20 @@ class FilmAdmin(VersionAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/films/film/compare.html", context)
+
+
+def admin_url(obj):
+    """Where an editor fixes ``obj``: its own page, or the page it is edited on."""
+    if isinstance(obj, CharacterBeat):
+        obj = obj.character
+    if not isinstance(obj, (Film, Character, Scene)):
+        obj = obj.film
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+
+def problem_label(obj):
+    return f"{capfirst(obj._meta.verbose_name)} “{obj}”"
 
 
 # --- Comparing revisions -------------------------------------------------------
@@ -1002,13 +1271,20 @@ class FilmPartAdmin(admin.ModelAdmin):
 
 class CharacterBeatInline(GuideInline, admin.TabularInline):
     model = CharacterBeat
-    form = PositionsCheckedBySetForm
+    form = RevealPositionedForm
     formset = PositionedFormSet
-    fields = ["position", "text", "reveals_at"]
+    fields = ["position", "text", "reveals_at", "reveals_in_scene"]
+
+
+class CharacterForm(RevealPointForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_reveal_scenes(self.instance.film if self.instance.film_id else None)
 
 
 @admin.register(Character)
-class CharacterAdmin(FilmPartAdmin):
+class CharacterAdmin(RevealScenesMixin, FilmPartAdmin):
+    form = CharacterForm
     list_display = ["name", "film", "is_main", "revealed_at", "scene_count"]
     list_filter = ["is_main", "film"]
     list_select_related = ["film"]
@@ -1086,11 +1362,28 @@ class SceneAdmin(FilmPartAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        if obj is not None:
+        film_id = obj.film_id if obj is not None else request.GET.get("film", "")
+        if str(film_id).isdigit():
             plain_select(
-                form.base_fields["characters"], obj.film.characters.all(), True
+                form.base_fields["characters"],
+                Character.objects.filter(film_id=film_id),
+                True,
             )
         return form
+
+    # "Save" goes back to the film's list of scenes, where the editor came from.
+
+    def response_post_save_add(self, request, obj):
+        return self._back_to_film(request, obj)
+
+    def response_post_save_change(self, request, obj):
+        return self._back_to_film(request, obj)
+
+    def _back_to_film(self, request, obj):
+        if not admin.site._registry[Film].has_view_or_change_permission(request):
+            return super().response_post_save_change(request, obj)
+        url = reverse("admin:films_film_change", args=[obj.film_id])
+        return HttpResponseRedirect(f"{url}#scene-list")
 
 
 @admin.register(Person)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from films.markup import html_field_name, render_markdown
-from films.spoilers import format_timecode
+from films.spoilers import FILM_FPS, FRAME_RATES, format_timecode
 
 MIN_YEAR = 1888  # the oldest surviving film
 MAX_YEAR = 2100
@@ -368,6 +368,22 @@ class Film(GuideModel):
     runtime = models.PositiveSmallIntegerField(
         help_text="Minutes.",
         validators=[MinValueValidator(1), MaxValueValidator(MAX_RUNTIME)],
+    )
+    # The guide's times are taken from one release; a visitor's copy at another
+    # speed (PAL video runs at 25 fps, ~4% fast) shows every moment earlier.
+    timing_release = models.CharField(
+        "times follow",
+        max_length=200,
+        blank=True,
+        help_text="The release the guide's times are taken from, shown beside the "
+        "time picker, e.g. “the 24 fps restoration, 163 min”.",
+    )
+    timing_fps = models.PositiveSmallIntegerField(
+        "frame rate of that release",
+        choices=FRAME_RATES,
+        default=FILM_FPS,
+        help_text="Frames a second the release runs at: 24 for film speed (cinema, "
+        "Blu-ray), 25 for PAL video.",
     )
     languages = models.ManyToManyField(Language, blank=True, related_name="films")
     countries = models.ManyToManyField(Country, blank=True, related_name="films")

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -53,6 +53,7 @@ from films.models import (
 from films.spoilers import (
     ALL,
     COOKIE_PREFIX,
+    FRAME_RATES,
     NONE,
     Horizon,
     effective_horizon,
@@ -309,6 +310,8 @@ def film_page(
             request.film_page = page = _read_request(
                 request, slug, section, with_order, kwargs, horizon_params
             )
+            if page.choice.film_time is not None:
+                return _to_film_time(request, page.choice.film_time)
             if extra is not None:
                 page.extra = extra(request, page)
             response = conditional(request, **kwargs)
@@ -332,6 +335,8 @@ HEAD_FIELDS = tuple(
         "slug",
         "status",
         "runtime",
+        "timing_release",
+        "timing_fps",
         "updated_at",
         "version",
         "changed_at",
@@ -536,6 +541,17 @@ def _read_request(request, slug, section, with_order, kwargs, horizon_params):
     return page
 
 
+def _to_film_time(request, seen):
+    """Redirect a time read off a faster or slower copy to the same URL in film
+    time, so the address, the cookie and the picker only ever hold film time."""
+    query = request.GET.copy()
+    query.pop("fps", None)
+    query["seen"] = seen
+    response = HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
 def is_staff(request):
     """Staff preview drafts; only a visitor with a session can be staff, so
     visitors without one cost no query for the question."""
@@ -668,6 +684,9 @@ def _control(page):
             "horizon_options": horizon_options(film, page.points.starts, horizon),
             "horizon_value": str(horizon),
             "horizon_message": page.choice.message,
+            "timing_release": film.timing_release,
+            "timing_fps": film.timing_fps,
+            "frame_rates": FRAME_RATES,
             "page_url": page_url,
             "order": page.order,
         },

@@ -28,6 +28,17 @@ ALL = "all"
 _TIME_RE = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 
 
+# Frame rates a release or a visitor's copy may run at. A film shot at 24
+# frames a second runs ~4% fast on PAL video (25 fps): every moment comes
+# earlier, so a visitor's copy time is converted to the guide's own.
+FILM_FPS = 24
+PAL_FPS = 25
+FRAME_RATES = [
+    (FILM_FPS, "24 fps — film speed (cinema, Blu-ray, most streaming)"),
+    (PAL_FPS, "25 fps — PAL video (European DVD, VHS, TV): about 4% faster"),
+]
+
+
 class InvalidHorizon(ValueError):
     """A ``seen`` value that is neither ``none``, ``all`` nor ``H:MM[:SS]``."""
 
@@ -145,6 +156,30 @@ COOKIE_PREFIX = "seen_"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
+def copy_time_to_film_time(at, copy_fps, film_fps=FILM_FPS):
+    """The moment of the film shown at ``at`` on a copy running at ``copy_fps``.
+
+    Frame *n* is shown at n / ``copy_fps`` seconds on the copy and at
+    n / ``film_fps`` in the release the guide's times follow, so film time is
+    copy time × copy_fps / film_fps: 1:36 on a PAL copy (25 fps) of a 24 fps
+    release is 1:40. Rounded down to the second, never past what was seen.
+    """
+    return timedelta(seconds=int(at.total_seconds()) * copy_fps // film_fps)
+
+
+def parse_fps(value):
+    """Read a ``fps`` value (one of ``FRAME_RATES``) or raise ``InvalidHorizon``."""
+    rates = dict(FRAME_RATES)
+    text = (value or "").strip()
+    if not text.isdigit() or int(text) not in rates:
+        choices = " or ".join(str(rate) for rate in rates)
+        raise InvalidHorizon(
+            f"“{text[:20]}” is not a frame rate the guide can convert from: "
+            f"choose {choices} frames a second."
+        )
+    return int(text)
+
+
 @dataclass(frozen=True)
 class HorizonChoice:
     """The horizon a request asks for, and what to tell the visitor about it."""
@@ -152,6 +187,9 @@ class HorizonChoice:
     horizon: Horizon
     message: str = ""
     remember: str | None = None  # a value to store in the film's cookie
+    # A copy's time converted to film time: the ``seen`` to redirect to, so
+    # that what is stored, linked and shown is always film time.
+    film_time: str | None = None
 
 
 def horizon_for(request, film, params=("seen",)):
@@ -162,15 +200,26 @@ def horizon_for(request, film, params=("seen",)):
     message; a time at or past the end of the film counts as ``all``. A page
     may name other parameters that set the horizon (the watch page's ``to``);
     the first one present counts.
+
+    With ``?fps=`` the time is read off a copy running at that frame rate; when
+    it differs from the release the guide follows (``film.timing_fps``), the
+    choice carries the film time to redirect to (``film_time``).
     """
     raw = next((request.GET[p] for p in params if p in request.GET), None)
     if raw is not None:
         try:
             horizon = Horizon.parse(raw)
+            fps = request.GET.get("fps")
+            copy_fps = None if fps is None else parse_fps(fps)
         except InvalidHorizon as error:
             return HorizonChoice(
                 Horizon(NONE), f"{error} Showing the guide without spoilers."
             )
+        film_fps = getattr(film, "timing_fps", None) or FILM_FPS
+        if horizon.kind == "time" and copy_fps not in (None, film_fps):
+            at = copy_time_to_film_time(horizon.at, copy_fps, film_fps)
+            horizon = _clamp(Horizon.at_time(at), film)
+            return HorizonChoice(horizon, film_time=str(horizon))
         horizon = _clamp(horizon, film)
         return HorizonChoice(horizon, remember=str(horizon))
     return HorizonChoice(remembered_horizon(request, film))

@@ -1055,3 +1055,35 @@ def test_the_example_in_the_guide_format_document_loads(tmp_path, client):
     assert film.scenes.count() == 2
     html = client.get("/films/the-river-2001/timeline/", {"seen": "0:05"}).text
     assert "The empty house" in html and "The crossing" not in html
+
+
+def test_the_release_a_guides_times_follow_is_loaded_and_defaults_when_left_out(
+    tmp_path,
+):
+    objects = film_guide()
+    load(write_json(tmp_path / "one.json", objects))
+    film = Film.objects.get(slug="one-2000")
+    assert (film.timing_release, film.timing_fps) == ("", 24)
+
+    fields = find(objects, "films.film")["fields"]
+    fields.update(timing_release="the PAL DVD, 96 min", timing_fps=25)
+    output = load(write_json(tmp_path / "one.json", objects))
+
+    assert "1 updated" in output
+    film.refresh_from_db()
+    assert (film.timing_release, film.timing_fps) == ("the PAL DVD, 96 min", 25)
+
+
+def test_a_frame_rate_the_site_cannot_convert_is_refused(tmp_path):
+    objects = film_guide()
+    target = find(objects, "films.film")
+    target["fields"]["timing_fps"] = 30
+    path = write_json(tmp_path / "one.json", objects)
+
+    message = refused(path)
+
+    assert (
+        f'{where(path, objects, target)}: films.film ["one-2000"], field '
+        '"timing_fps": expected one of "24", "25", got 30'
+    ) in message
+    assert not Film.objects.exists()

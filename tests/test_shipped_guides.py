@@ -312,3 +312,17 @@ def test_the_sacrifice_calls_marta_the_familys_grown_daughter():
     texts += [scene.summary for scene in film.scenes.all()]
     texts += [section.body for section in film.plot_sections.all()]
     assert not [t for t in texts if "Alexander's daughter" in t or "his daughter" in t]
+
+
+@pytest.mark.parametrize("slug", complete_guides())
+def test_a_complete_guide_ends_at_the_runtime_of_the_release_it_names(slug):
+    call_command("loaddata", slug, verbosity=0)
+    film = Film.objects.get(slug=slug)
+    last = film.scenes.order_by("-screen_position").first()
+    assert last.ends_at == film.duration, (
+        f"the last scene ends at {format_timecode(last.ends_at)}, the film at "
+        f"{format_timecode(film.duration)}"
+    )
+    assert film.timing_release, "a complete guide names the release its times follow"
+    assert f"{film.runtime} min" in film.timing_release
+    assert f"{film.timing_fps} fps" in film.timing_release

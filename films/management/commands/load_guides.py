@@ -4,6 +4,8 @@
     manage.py load_guides fixtures/stalker-1979.json
     manage.py load_guides catalogue.jsonl          # streamed in batches
     manage.py load_guides --dry-run fixtures/      # check, report, write nothing
+    manage.py load_guides --prune fixtures/stalker-1979.json   # and remove what
+                                                   # the file no longer has
 
 The files are Django fixtures with natural keys, the format ``loaddata`` reads
 and ``export_guides`` writes. Unlike ``loaddata``, every object is checked as
@@ -17,7 +19,13 @@ nothing, and a changed file updates the rows it names. As with ``loaddata``,
 an object gives its whole row: a field it leaves out takes its default, except
 ``created_at``/``updated_at``, which keep theirs (and a file's own timestamps
 are kept as given); a many-to-many field it leaves out is left alone. Rows the
-files do not name are never deleted.
+files do not name are never deleted, unless ``--prune`` is given: then the
+parts of each guide the files give a film for (characters, beats, scenes, plot
+sections, analyses, credits, recommendations) that the files no longer have are
+removed first, in the same transaction — never another film's rows, never a
+shared row (people, themes, genres, countries, languages). Each guide pruned
+gets a revision in its history from just before (revert to it in the admin to
+bring the rows back) and one after. ``--prune --dry-run`` lists what would go.
 
 ``.json`` files are read whole and checked together before anything is
 written. ``.jsonl`` files (one object per line; use them for big catalogues)
@@ -26,8 +34,10 @@ objects it refers to. See ``films/guide_files.py``.
 """
 
 import time
+from collections import Counter
 from pathlib import Path
 
+import reversion
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -40,7 +50,10 @@ from films.guide_files import (
     UPDATED,
     Loader,
     LoadFailed,
+    film_of,
+    prune_rows,
     show_key,
+    stale_rows,
 )
 from films.models import Film
 
@@ -68,6 +81,15 @@ class Command(BaseCommand):
             help="Check everything and report what would change, then roll back.",
         )
         parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="Also remove the parts of each guide the files give a film for "
+            "(characters, beats, scenes, plot sections, analyses, credits, "
+            "recommendations) that the files no longer have; recorded in each "
+            "guide's history, so they can be brought back. With --dry-run, list "
+            "them.",
+        )
+        parser.add_argument(
             "--batch-size",
             type=int,
             default=BATCH_SIZE,
@@ -79,7 +101,9 @@ class Command(BaseCommand):
             help="The database to load into (default: default).",
         )
 
-    def handle(self, *, paths, dry_run, batch_size, database, verbosity, **options):
+    def handle(
+        self, *, paths, dry_run, prune, batch_size, database, verbosity, **options
+    ):
         if batch_size < 1:
             raise CommandError("--batch-size must be a positive number of objects.")
         files = self._files(paths)
@@ -105,9 +129,14 @@ class Command(BaseCommand):
             on_progress=progress.update,
         )
         started = time.monotonic()
+        pruned = {}
         try:
             with transaction.atomic(using=database):
+                if prune:
+                    pruned = self._prune(files, database, dry_run, verbosity)
                 loader.load(files)
+                if pruned and not dry_run:
+                    self._record(pruned, database, after=True)
                 if dry_run:
                     transaction.set_rollback(True, using=database)
         except LoadFailed as failure:
@@ -116,6 +145,71 @@ class Command(BaseCommand):
         progress.close()
         if verbosity:
             self._report(loader, files, dry_run, time.monotonic() - started, verbosity)
+            if prune:
+                self._report_prune(pruned, dry_run)
+
+    # -- pruning
+
+    def _prune(self, files, database, dry_run, verbosity):
+        """Remove what the files no longer have; ``{film: [row, …]}`` removed."""
+        stale = stale_rows(files, using=database)
+        by_film = {}
+        for rows in stale.values():
+            for row in rows:
+                by_film.setdefault(film_of(row), []).append(row)
+        if verbosity >= (1 if dry_run else 2):
+            verb = "would remove" if dry_run else "removing"
+            for rows in by_film.values():
+                for row in rows:
+                    self.stdout.write(
+                        f"  {verb} {row._meta.label_lower} "
+                        f"{show_key(row.natural_key())} “{row}”"
+                    )
+        if by_film:
+            self._record(by_film, database, after=False)
+            prune_rows(stale, using=database)
+        return by_film
+
+    def _record(self, by_film, database, *, after):
+        """A revision of each pruned guide: as it stood before, and after."""
+        if not reversion.is_registered(Film):
+            return
+        films = Film.objects.using(database).in_bulk([film.pk for film in by_film])
+        for film, rows in by_film.items():
+            what = _counted(rows)
+            comment = (
+                f"load_guides --prune removed {what}, which the guide file no "
+                "longer has."
+                if after
+                else f"As it stood before load_guides --prune removed {what}; "
+                "revert to this version to bring them back."
+            )
+            with reversion.create_revision(using=database):
+                reversion.set_comment(comment)
+                reversion.add_to_revision(films[film.pk], model_db=database)
+
+    def _report_prune(self, by_film, dry_run):
+        rows = [row for rows in by_film.values() for row in rows]
+        if not rows:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "Nothing to prune: the database holds nothing of these guides "
+                    "that the files do not."
+                )
+            )
+            return
+        films = ", ".join(str(film) for film in by_film)
+        if dry_run:
+            message = (
+                f"Dry run: --prune would remove {_counted(rows)} from {films}. "
+                "Nothing was removed."
+            )
+        else:
+            message = (
+                f"Pruned {_counted(rows)} from {films}; each guide's history has "
+                "its version from before (revert to it to bring them back)."
+            )
+        self.stdout.write(self.style.SUCCESS(message))
 
     def _files(self, paths):
         """The guide files to load, in order; directories give their files sorted."""
@@ -192,6 +286,15 @@ class Command(BaseCommand):
                 f" ({seconds:.1f} s, {loader.objects_read / seconds:,.0f} objects/s)"
             )
         self.stdout.write(self.style.SUCCESS(message))
+
+
+def _counted(rows):
+    """``2 scenes, 1 character beat``: how many rows of each kind."""
+    counts = Counter(row._meta for row in rows)
+    return ", ".join(
+        f"{count} {opts.verbose_name if count == 1 else opts.verbose_name_plural}"
+        for opts, count in counts.items()
+    )
 
 
 def _shown(path):
