@@ -137,6 +137,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz/ and /readyz/ answer before host checks, HTTPS redirects
+    # or sessions (stalker_guide/health.py).
+    "stalker_guide.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
