@@ -32,7 +32,9 @@ def database_ready(alias="default"):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception:
-        logger.warning("Readiness: the database %r does not answer", alias, exc_info=True)
+        logger.warning(
+            "Readiness: the database %r does not answer", alias, exc_info=True
+        )
         return False
     return True
 
