@@ -222,6 +222,9 @@ else:
 # the timeout only lets unread variants make room.
 CACHES["default"]["TIMEOUT"] = env_int("CACHE_TIMEOUT", 24 * 3600)
 
+# load_guides refuses a file larger than this (a .json file is read whole).
+GUIDE_FILE_MAX_BYTES = env_int("GUIDE_FILE_MAX_MB", 256) * 2**20
+
 # Page caches (films/pages.py): whole pages per guide version and horizon,
 # and the ETags and Cache-Control headers that go with them. PAGE_CACHE=off
 # turns them off, for measuring and debugging.
