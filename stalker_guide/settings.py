@@ -8,6 +8,7 @@ examples, in README.md.
 """
 
 import hashlib
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -322,6 +323,26 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "films.admin.lockout_response"
+# The client's address behind reverse proxies (stalker_guide/proxies.py):
+# X-Forwarded-For is read only as far as these proxies wrote it, and never
+# without them.
+AXES_CLIENT_IP_CALLABLE = "stalker_guide.proxies.client_address"
+
+
+def env_networks(name):
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (e.g. "
+                "10.0.0.0/8 or 192.0.2.10)."
+            ) from None
+    return tuple(networks)
+
+
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 # Scripts only from our origin or with the per-response nonce; no inline styles
 # or scripts, no plugins, no framing.

@@ -26,6 +26,7 @@ VARIABLES = (
     "REDIS_URL",
     "SECURE_HSTS_SECONDS",
     "SECURE_SSL_REDIRECT",
+    "TRUSTED_PROXIES",
 )
 
 
@@ -58,6 +59,7 @@ LOAD_SETTINGS = "from django.conf import settings; settings.DATABASES"
         ({**PRODUCTION, "REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({**PRODUCTION, "SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS"),
         ({**PRODUCTION, "SECURE_SSL_REDIRECT": "sometimes"}, "SECURE_SSL_REDIRECT"),
+        ({**PRODUCTION, "TRUSTED_PROXIES": "10.0.0.1,proxy"}, "TRUSTED_PROXIES"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
