@@ -47,6 +47,19 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
 
 
+def env_float(name, default):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:  # also refuses nan
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number of seconds.")
+    return value
+
+
 def env_list(name, default):
     raw = os.environ.get(name)
     if raw is None:
@@ -85,6 +98,21 @@ def parse_database_url(url, name="DATABASE_URL"):
             )
         options = dict(parse_qsl(parts.query))
         pool = options.pop("pool", "true").lower() in _TRUE
+        # A database that does not answer must cost a request seconds, not
+        # the 30 s and more of the defaults (README, "When things fail"):
+        # libpq gives up connecting after connect_timeout; a request waits
+        # for a pooled connection at most DATABASE_POOL_TIMEOUT, then answers
+        # 503; and a pool stops backing off after DATABASE_RECONNECT_TIMEOUT
+        # and tries again on the next request, so a database that is back is
+        # found within seconds.
+        options.setdefault(
+            "connect_timeout", str(env_int("DATABASE_CONNECT_TIMEOUT", 2))
+        )
+        if pool:
+            pool = {
+                "timeout": env_float("DATABASE_POOL_TIMEOUT", 2.0),
+                "reconnect_timeout": env_float("DATABASE_RECONNECT_TIMEOUT", 2.0),
+            }
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name_in_url,
@@ -94,6 +122,10 @@ def parse_database_url(url, name="DATABASE_URL"):
             "PORT": str(port or ""),
             # The pool keeps connections; Django must not also keep them.
             "CONN_MAX_AGE": 0,
+            # A pooled connection is checked before it is handed out: after
+            # the database restarts, the first request gets a new connection,
+            # not an error.
+            "CONN_HEALTH_CHECKS": env_bool("DATABASE_HEALTH_CHECKS", True),
             "OPTIONS": {**options, "pool": pool},
         }
     raise ImproperlyConfigured(
