@@ -237,9 +237,16 @@ if REDIS_URL:
         )
     CACHES = {
         "default": {
-            # Django's, with one Redis client per pool (see the module).
+            # Django's, with one Redis client per pool, carrying on without
+            # Redis while it does not answer (see the module).
             "BACKEND": "stalker_guide.redis_cache.PooledClientRedisCache",
             "LOCATION": REDIS_URL,
+            # A Redis that does not answer costs a request at most this long
+            # (connect and read), once per REDIS_RETRY_SECONDS.
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("REDIS_TIMEOUT", 0.5),
+                "socket_timeout": env_float("REDIS_TIMEOUT", 0.5),
+            },
         }
     }
 else:
@@ -251,6 +258,9 @@ else:
             "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20_000)},
         }
     }
+# After a Redis call fails, each process serves without Redis this long
+# before asking again (stalker_guide/redis_cache.py).
+REDIS_RETRY_SECONDS = env_float("REDIS_RETRY_SECONDS", 1.0)
 # Cached pages are keyed by their guide's version, so they never go stale;
 # the timeout only lets unread variants make room.
 CACHES["default"]["TIMEOUT"] = env_int("CACHE_TIMEOUT", 24 * 3600)

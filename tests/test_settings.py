@@ -133,6 +133,17 @@ def test_redis_url_selects_the_shared_cache():
     assert result.stdout.strip() == "stalker_guide.redis_cache.PooledClientRedisCache"
 
 
+def test_redis_gets_short_timeouts():
+    result = run_python(
+        "from django.conf import settings; print(settings.CACHES['default']['OPTIONS'])",
+        **PRODUCTION,
+        REDIS_URL="redis://127.0.0.1:6379/1",
+    )
+    assert result.stdout.strip() == (
+        "{'socket_connect_timeout': 0.5, 'socket_timeout': 0.5}"
+    )
+
+
 def test_postgres_url_uses_psycopg_with_its_pool():
     db = parse_database_url("postgres://guide:s%40cret@db.internal:6543/stalker_guide")
     assert db["ENGINE"] == "django.db.backends.postgresql"
