@@ -14,6 +14,7 @@ names a host, a version or an error: only which check failed.
 
 import logging
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import connections
 from django.http import HttpResponse, JsonResponse
@@ -55,12 +56,18 @@ def cache_ready(alias="default"):
 
 
 def readiness():
-    """Each check's result, and whether all passed."""
+    """Each check's result, and whether the server can serve. A read replica
+    is reported but not required: reads fall back to the primary."""
     checks = {
         "database": "ok" if database_ready() else "unavailable",
         "cache": "ok" if cache_ready() else "unavailable",
     }
-    return checks, all(result == "ok" for result in checks.values())
+    ready = all(result == "ok" for result in checks.values())
+    if settings.READ_REPLICA:
+        checks["replica"] = (
+            "ok" if database_ready(settings.READ_REPLICA) else "unavailable"
+        )
+    return checks, ready
 
 
 def _never_cached(response):

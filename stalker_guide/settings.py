@@ -173,6 +173,8 @@ MIDDLEWARE = [
     # First: /healthz/ and /readyz/ answer before host checks, HTTPS redirects
     # or sessions (stalker_guide/health.py).
     "stalker_guide.health.ProbeMiddleware",
+    # Whether this request's reads may go to the read replica.
+    "stalker_guide.replica.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -223,6 +225,24 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or "sqlite:///db.sqlite3"
     )
 }
+
+# A read replica (stalker_guide/replica.py): visitors' reads go there, all
+# else to the primary. In tests it mirrors the primary.
+READ_REPLICA = None
+if os.environ.get("DATABASE_REPLICA_URL"):
+    READ_REPLICA = "replica"
+    DATABASES[READ_REPLICA] = {
+        **parse_database_url(
+            os.environ["DATABASE_REPLICA_URL"], "DATABASE_REPLICA_URL"
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["stalker_guide.replica.ReplicaRouter"]
+# After a request that wrote, that browser reads from the primary this long
+# (longer than the replica's usual lag), so an editor sees their own save.
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10)
+# After the replica fails to answer, reads go to the primary this long.
+REPLICA_RETRY_SECONDS = env_float("REPLICA_RETRY_SECONDS", 5.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
