@@ -110,6 +110,10 @@ def parse_database_url(url, name="DATABASE_URL"):
         )
         if pool:
             pool = {
+                # A sync gunicorn worker uses one connection at a time: keep
+                # one open, and room for a few (threads, a management command).
+                "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+                "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
                 "timeout": env_float("DATABASE_POOL_TIMEOUT", 2.0),
                 "reconnect_timeout": env_float("DATABASE_RECONNECT_TIMEOUT", 2.0),
             }

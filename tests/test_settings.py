@@ -157,7 +157,12 @@ def test_postgres_url_uses_psycopg_with_its_pool():
     # Short waits: a database that does not answer costs a request seconds.
     assert db["OPTIONS"] == {
         "connect_timeout": "2",
-        "pool": {"timeout": 2.0, "reconnect_timeout": 2.0},
+        "pool": {
+            "min_size": 1,
+            "max_size": 4,
+            "timeout": 2.0,
+            "reconnect_timeout": 2.0,
+        },
     }
     assert db["CONN_MAX_AGE"] == 0
     assert db["CONN_HEALTH_CHECKS"] is True
@@ -170,7 +175,12 @@ def test_database_timeouts_are_read_from_the_environment(monkeypatch):
     db = parse_database_url("postgres://127.0.0.1/guide")
     assert db["OPTIONS"] == {
         "connect_timeout": "5",
-        "pool": {"timeout": 1.5, "reconnect_timeout": 10.0},
+        "pool": {
+            "min_size": 1,
+            "max_size": 4,
+            "timeout": 1.5,
+            "reconnect_timeout": 10.0,
+        },
     }
     # The URL's own connect_timeout wins.
     db = parse_database_url("postgres://127.0.0.1/guide?connect_timeout=9")
