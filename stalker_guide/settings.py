@@ -118,7 +118,8 @@ def parse_database_url(url, name="DATABASE_URL"):
                 "reconnect_timeout": env_float("DATABASE_RECONNECT_TIMEOUT", 2.0),
             }
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's, failing fast while the database is down (see there).
+            "ENGINE": "stalker_guide.postgresql",
             "NAME": name_in_url,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
@@ -229,6 +230,10 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or "sqlite:///db.sqlite3"
     )
 }
+
+# After connecting to PostgreSQL failed, requests that need it fail at once
+# (503) this long before one tries again (stalker_guide/postgresql/base.py).
+DATABASE_RETRY_SECONDS = env_float("DATABASE_RETRY_SECONDS", 1.0)
 
 # A read replica (stalker_guide/replica.py): visitors' reads go there, all
 # else to the primary. In tests it mirrors the primary.

@@ -11,9 +11,9 @@ from unittest import mock
 
 import pytest
 from django.db import OperationalError, connection
-from django.db.backends.postgresql.base import DatabaseWrapper
 from django.test import Client
 
+from stalker_guide.postgresql.base import DatabaseWrapper
 from stalker_guide.settings import parse_database_url
 from tests.factories import build_guide
 
@@ -117,19 +117,48 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def test_a_database_that_refuses_connections_costs_a_request_under_3_seconds():
-    # The pool's own timeouts, as settings make them, against a port nothing
-    # listens on: the wait ends in an error Django reports as OperationalError.
+def refusing_database(alias):
+    """A connection, configured as settings make it, to a port nothing
+    listens on."""
     url = f"postgres://postgres@127.0.0.1:{free_port()}/stalker_guide"
-    wrapper = DatabaseWrapper(
+    return DatabaseWrapper(
         {**connection.settings_dict, **parse_database_url(url), "TIME_ZONE": None},
-        alias="refusing",
+        alias=alias,
     )
+
+
+def connecting_takes(wrapper):
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        wrapper.ensure_connection()
+    return time.monotonic() - started
+
+
+def test_a_database_that_refuses_connections_costs_a_request_under_3_seconds(
+    settings,
+):
+    # The pool's own timeouts, as settings make them: the wait ends in an
+    # error Django reports as OperationalError (a 503).
+    settings.DATABASE_RETRY_SECONDS = 0.01
+    wrapper = refusing_database("refusing")
     try:
-        for _ in range(2):  # the first wait, and one after the pool has failed
-            started = time.monotonic()
-            with pytest.raises(OperationalError):
-                wrapper.ensure_connection()
-            assert time.monotonic() - started < 3
+        assert connecting_takes(wrapper) < 3
+        time.sleep(0.02)
+        assert connecting_takes(wrapper) < 3  # and again, after the pool failed
     finally:
         wrapper.close_pool()
+        DatabaseWrapper._retry_at.pop("refusing", None)
+
+
+def test_after_a_failure_requests_fail_at_once_until_the_retry_time(settings):
+    settings.DATABASE_RETRY_SECONDS = 1.0
+    wrapper = refusing_database("refusing-fast")
+    try:
+        connecting_takes(wrapper)  # waits for the pool, and fails
+        for _ in range(5):
+            assert connecting_takes(wrapper) < 0.05  # no waiting
+        time.sleep(1.0)
+        assert connecting_takes(wrapper) > 0.5  # it tries again
+    finally:
+        wrapper.close_pool()
+        DatabaseWrapper._retry_at.pop("refusing-fast", None)

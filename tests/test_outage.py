@@ -254,12 +254,12 @@ class Site:
             self.process.wait(timeout=30)
         self.log.close()
 
-    def get(self, path, timeout=10):
+    def get(self, path, timeout=10, headers=None):
         """(status, headers, body, seconds)."""
         started = time.monotonic()
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            connection.request("GET", path)
+            connection.request("GET", path, headers=headers or {})
             response = connection.getresponse()
             body = response.read().decode()
             return (
@@ -390,8 +390,18 @@ def test_postgresql_stopped_under_traffic_and_started_again(folder, database):
 
         # The admin says editing is unavailable (a signed-in editor's request
         # reads the session from the database).
-        status, _, body, _ = site.get("/admin/login/?next=/admin/")
-        figures["/admin/login/ during the outage"] = status
+        status, headers, body, seconds = site.get(
+            "/admin/films/film/", headers={"Cookie": "sessionid=" + "x" * 32}
+        )
+        figures["an editor's admin page during the outage"] = (
+            f"{status} in {seconds:.2f} s"
+        )
+        if not (
+            status == 503
+            and "Editing is unavailable for now" in body
+            and headers.get("Retry-After") == "30"
+        ):
+            problems.append(f"the admin during the outage: {status}")
 
         # A page served a moment before the outage: served from the cache.
         # (films/pages.py must serve a cached page without the database.)
@@ -409,15 +419,26 @@ def test_postgresql_stopped_under_traffic_and_started_again(folder, database):
         started_at = time.monotonic()
         database.start()
         figures["PostgreSQL started in"] = f"{time.monotonic() - started_at:.2f} s"
-        recovered = None
-        while time.monotonic() - started_at < 30:
+        # Recovered: the first 200, and every answer a 200 from then on (20 in
+        # a row, from both workers: each finds the database by itself).
+        first_200 = last_other = None
+        streak = 0
+        while streak < 20 and time.monotonic() - started_at < 30:
             status, _, _, _ = site.get(NEVER_SERVED)
+            now = time.monotonic() - started_at
             if status == 200:
-                recovered = time.monotonic() - started_at
-                break
+                first_200 = first_200 if first_200 is not None else now
+                streak += 1
+            else:
+                last_other, streak = now, 0
             time.sleep(0.1)
-        assert recovered is not None, "the site did not recover within 30 s"
-        figures["recovered (first 200) after PostgreSQL started"] = f"{recovered:.2f} s"
+        assert streak == 20, "the site did not recover within 30 s"
+        figures["first 200 after PostgreSQL started"] = f"{first_200:.2f} s"
+        figures["every answer 200 after PostgreSQL started"] = (
+            "at once" if last_other is None else f"{last_other:.2f} s"
+        )
+        if last_other is not None and last_other > 5:
+            problems.append(f"answers other than 200 until {last_other:.2f} s")
         status, _, body, _ = site.get("/readyz/")
         assert status == 200, body
         time.sleep(1)
