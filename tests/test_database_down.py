@@ -155,10 +155,16 @@ def test_after_a_failure_requests_fail_at_once_until_the_retry_time(settings):
     wrapper = refusing_database("refusing-fast")
     try:
         connecting_takes(wrapper)  # waits for the pool, and fails
+        retry_at = DatabaseWrapper._retry_at["refusing-fast"]
         for _ in range(5):
             assert connecting_takes(wrapper) < 0.05  # no waiting
+        # Failing at once does not put the next try off.
+        assert DatabaseWrapper._retry_at["refusing-fast"] == retry_at
         time.sleep(1.0)
-        assert connecting_takes(wrapper) > 0.5  # it tries again
+        # It tries again, with one connection of its own: refused at once,
+        # without waiting for the pool.
+        assert connecting_takes(wrapper) < 0.5
+        assert time.monotonic() < DatabaseWrapper._retry_at["refusing-fast"]
     finally:
         wrapper.close_pool()
         DatabaseWrapper._retry_at.pop("refusing-fast", None)

@@ -6,8 +6,13 @@ request waiting that long would tie up every worker — and requests queued
 behind them would wait far longer. So once connecting has failed, this
 process does not wait again for ``DATABASE_RETRY_SECONDS``: requests that need
 the database fail at once (a 503 in milliseconds), pages that do not need it
-are served, and after that time the next request tries again (the pool keeps
-reconnecting meanwhile, so a database that is back is found by that try).
+are served, and after that time the next request tries again — with a
+connection of its own, which a stopped server refuses at once, before it asks
+the pool (which keeps reconnecting meanwhile).
+
+This assumes gunicorn's sync workers (gunicorn.conf.py): a worker uses one
+connection at a time, so its pool timing out means the database is not
+answering, never that the pool is merely busy.
 """
 
 import logging
@@ -26,13 +31,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
     _lock = threading.Lock()
 
     def get_new_connection(self, conn_params):
-        retry_at = self._retry_at.get(self.alias, 0.0)
-        if time.monotonic() < retry_at:
+        retry_at = self._retry_at.get(self.alias)
+        if retry_at is not None and time.monotonic() < retry_at:
             raise self.Database.OperationalError(
                 "the database did not answer a moment ago; not trying again "
                 f"for {retry_at - time.monotonic():.1f} s"
             )
         try:
+            if retry_at is not None and self.pool:
+                # Known to be down: one connection of our own says at once
+                # whether it is back (a refused one fails in milliseconds),
+                # rather than waiting for the pool's next attempt.
+                self.Database.connect(**conn_params).close()
             connection = super().get_new_connection(conn_params)
         except self.Database.OperationalError as error:
             with self._lock:
