@@ -96,7 +96,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-REDIS_DB = 7
+# The Redis database the benchmarks use, and empty first (BENCH_REDIS_DB).
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", 7))
 
 
 def redis_answers():
@@ -146,7 +147,10 @@ class Site:
 
 
 class Server:
-    def __init__(self, site, **env):
+    """gunicorn with the repository's gunicorn.conf.py, as in production, but
+    two workers and the access log (formatted all the same) to /dev/null."""
+
+    def __init__(self, site, *, workers=2, **env):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -154,10 +158,14 @@ class Server:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                str(ROOT / "gunicorn.conf.py"),
                 "--workers",
-                "2",
+                str(workers),
                 "--bind",
                 f"127.0.0.1:{self.port}",
+                "--access-logfile",
+                os.devnull,
                 "--log-level",
                 "warning",
                 "stalker_guide.wsgi",

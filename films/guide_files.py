@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import batched
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import (
@@ -43,6 +44,7 @@ from django.db import (
     models,
     reset_queries,
 )
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.encoding import is_protected_type
@@ -130,6 +132,13 @@ INSERT_BATCH_SIZE = 1000  # rows per INSERT statement
 CACHE_SIZE = 2000  # rows per referenced model kept between batches
 ERRORS_SHOWN = 20
 IN_LIST_SIZE = 2000  # values per "IN (…)"; SQLite allows only so many parameters
+# The deepest a guide goes is a list of objects → "fields" → a list of natural
+# keys → a key: 4 levels. Anything much deeper is not a guide (and, deep
+# enough, would exhaust Python's stack in the JSON parser).
+MAX_DEPTH = 8
+# One object on a line of a .jsonl file: the longest shipped object is a few
+# kilobytes. A line is read whole, so a limit keeps memory bounded.
+MAX_LINE_BYTES = 1024 * 1024
 
 CREATED, UPDATED, UNCHANGED, REPEATED = "created", "updated", "unchanged", "repeated"
 
@@ -229,15 +238,17 @@ def read_json(path, source=None):
     pos = _WHITESPACE.match(text).end()
     if text[pos] != "[":
         try:
-            value = json.loads(text)
+            value = _DECODER.decode(text)
         except json.JSONDecodeError as error:
             raise _json_error(error, source) from None
+        except (RecursionError, ValueError) as error:
+            raise _unreadable(error, text, 0, source) from None
         raise GuideError(
             f"this is not a guide file: it holds {_kind(value)}; {FILE_FORMAT}",
             source=source,
         )
     # Read the list one element at a time so each object's line is known.
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     records = []
     line, counted = 1, 0
     pos = _WHITESPACE.match(text, pos + 1).end()
@@ -249,6 +260,8 @@ def read_json(path, source=None):
                 value, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as error:
                 raise _json_error(error, source) from None
+            except (RecursionError, ValueError) as error:
+                raise _unreadable(error, text, pos, source) from None
             line += text.count("\n", counted, pos)
             counted = pos
             number = len(records) + 1
@@ -282,12 +295,22 @@ class JsonLines:
             raise GuideError(
                 f"cannot be read: {error.strerror}", source=self.source
             ) from None
+        _check_size(self.size, self.source)
         self.bytes_read = 0
 
     def __iter__(self):
         found = False
         with open(self.path, "rb") as lines:
-            for number, raw in enumerate(lines, 1):
+            for number, raw in enumerate(
+                iter(lambda: lines.readline(MAX_LINE_BYTES + 1), b""), 1
+            ):
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    raise GuideError(
+                        f"the line is longer than {MAX_LINE_BYTES // 1024} KB; a "
+                        "line holds one object, and no guide object is that long",
+                        source=self.source,
+                        position=f"line {number}",
+                    )
                 self.bytes_read += len(raw)
                 if number == 1:
                     raw = raw.removeprefix(b"\xef\xbb\xbf")
@@ -303,12 +326,16 @@ class JsonLines:
                         position=f"line {number}, column {error.start + 1}",
                     ) from None
                 try:
-                    value = json.loads(text)
+                    value = _DECODER.decode(text)
                 except json.JSONDecodeError as error:
                     raise GuideError(
                         f"not valid JSON: {error.msg}",
                         source=self.source,
                         position=f"line {number}, column {error.colno}",
+                    ) from None
+                except (RecursionError, ValueError) as error:
+                    raise _unreadable(
+                        error, text, 0, self.source, line=number
                     ) from None
                 found = True
                 yield _record(value, self.source, number, f"line {number}", lines=True)
@@ -316,8 +343,20 @@ class JsonLines:
             raise GuideError(f"the file is empty; {FILE_FORMAT}", source=self.source)
 
 
+def _check_size(size, source):
+    limit = settings.GUIDE_FILE_MAX_BYTES
+    if size > limit:
+        raise GuideError(
+            f"the file is {size / 2**20:.1f} MB, over the limit of "
+            f"{limit / 2**20:g} MB for a guide file (GUIDE_FILE_MAX_MB); split it "
+            "into several files or raise the limit",
+            source=source,
+        )
+
+
 def _read_text(path, source):
     try:
+        _check_size(path.stat().st_size, source)
         data = path.read_bytes()
     except OSError as error:
         raise GuideError(f"cannot be read: {error.strerror}", source=source) from None
@@ -333,6 +372,105 @@ def _read_text(path, source):
             source=source,
             position=f"line {line}, column {column}",
         ) from None
+
+
+def _reject_constant(name):
+    raise _NotJSON(
+        f"{name} is not a number JSON allows; give a number, or null where the "
+        "field may be empty"
+    )
+
+
+class _NotJSON(ValueError):
+    """What Python's JSON parser would accept but JSON does not (NaN, Infinity)."""
+
+
+# Strict: NaN, Infinity and -Infinity are refused as they are read.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|-?Infinity|NaN|-?\d{100,}')
+
+
+def _unreadable(error, text, start, source, *, line=None):
+    """The error for a value the parser refused past JSON's grammar: nesting too
+    deep for it, a constant JSON lacks, a number with thousands of digits —
+    with the line and column of the first offending token from ``start``."""
+    depth, where = 0, None
+    for token in _JSON_TOKEN.finditer(text, start):
+        kind = token.group()
+        if kind in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                message = _too_deep()
+                where = token.start()
+                break
+        elif kind in "]}":
+            depth -= 1
+        elif kind[0] != '"':
+            if isinstance(error, RecursionError):
+                continue
+            where = token.start()
+            message = (
+                str(error)
+                if isinstance(error, _NotJSON)
+                else f"a number with {len(kind.lstrip('-'))} digits; no field "
+                "holds one that long"
+            )
+            break
+    if where is None:
+        message = (
+            _too_deep()
+            if isinstance(error, RecursionError)
+            else f"cannot be read: {error}"
+        )
+        return GuideError(
+            message, source=source, position=f"line {line}" if line else None
+        )
+    if line is None:  # a whole file; else one line of a .jsonl file
+        line = text.count("\n", 0, where) + 1
+    column = where - text.rfind("\n", 0, where)
+    return GuideError(message, source=source, position=f"line {line}, column {column}")
+
+
+def _too_deep():
+    return (
+        f"lists and objects are nested more than {MAX_DEPTH} deep; a guide object "
+        'goes 4 deep at most ({"fields": {"genres": [["drama"]]}})'
+    )
+
+
+# Text a database cannot store: NUL (PostgreSQL refuses it in text) and lone
+# UTF-16 surrogates (JSON's "\ud800" escapes, which are not characters).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _value_problem(value, depth=1):
+    """What is wrong with a value read from JSON, whatever field it is for:
+    ``(path, message)`` or None. The depth counts from the object itself."""
+    if isinstance(value, str):
+        found = _UNSTORABLE.search(value)
+        if found is None:
+            return None
+        char = found.group()
+        what = (
+            "a NUL character (\\u0000)"
+            if char == "\x00"
+            else f"a lone surrogate (\\u{ord(char):04x}), which is not a character"
+        )
+        return (), f"text holds {what} at position {found.start() + 1}; remove it"
+    if isinstance(value, float) and not math.isfinite(value):
+        return (), "a number too large for any field (JSON has no NaN or Infinity)"
+    if isinstance(value, (dict, list)):
+        if depth > MAX_DEPTH:
+            return (), _too_deep()
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and _UNSTORABLE.search(key):
+                return (), "a name holds a NUL character or a lone surrogate"
+            problem = _value_problem(item, depth + 1)
+            if problem is not None:
+                return (key, *problem[0]), problem[1]
+    return None
 
 
 def _json_error(error, source):
@@ -363,6 +501,19 @@ def _record(value, source, index, position, *, lines=False):
         return GuideError(message, source=source, position=position)
 
     expected = 'an object {"model": …, "fields": {…}}'
+    problem = _value_problem(value)
+    if problem is not None:
+        path, message = problem
+        if len(path) >= 2 and path[0] == "fields":
+            model = value.get("model") if isinstance(value, dict) else None
+            raise GuideError(
+                message,
+                source=source,
+                position=position,
+                model=model if isinstance(model, str) else None,
+                field=str(path[1]),
+            )
+        raise bad(message)
     if not isinstance(value, dict):
         hint = " (a list of objects belongs in a .json file)" if lines else ""
         raise bad(f"expected {expected}, found {_kind(value)}{hint}")
@@ -572,11 +723,36 @@ def _convert(field_, raw):
         raise _Bad(f"expected {_expected(field_)}, got {show_value(raw)}")
     try:
         value = field_.to_python(raw)
-    except ValidationError:
+    except (ValidationError, OverflowError):
         raise _Bad(f"expected {_expected(field_)}, got {show_value(raw)}") from None
-    if isinstance(field_, models.DateTimeField) and timezone.is_naive(value):
-        raise _Bad(f"{show_value(raw)} has no time zone; expected {_expected(field_)}")
+    if isinstance(field_, models.DateTimeField):
+        if timezone.is_naive(value):
+            raise _Bad(
+                f"{show_value(raw)} has no time zone; expected {_expected(field_)}"
+            )
+        try:
+            value.astimezone(datetime.UTC)
+        except OverflowError:
+            raise _Bad(f"{show_value(raw)} is out of range for a date") from None
+    if isinstance(field_, models.IntegerField):
+        # The column's range on every database (SQLite would store more and
+        # PostgreSQL refuse it: a file must load the same on both).
+        low, high = BaseDatabaseOperations.integer_field_ranges[
+            field_.get_internal_type()
+        ]
+        if not low <= value <= high:
+            raise _Bad(
+                f"{show_value(raw)} is out of range: this field holds a whole "
+                f"number from {low} to {high}"
+            )
+    if isinstance(field_, models.DurationField) and abs(value) > _LONGEST:
+        raise _Bad(f"{show_value(raw)} is out of range: {_expected(field_)}")
     return value
+
+
+# The longest time a DurationField holds here: more than any film, and well
+# within every database's interval.
+_LONGEST = datetime.timedelta(days=10_000)
 
 
 def _key_from(model, raw):

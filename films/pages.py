@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -449,16 +449,38 @@ def film_for_page(slug, *, drafts=False, whole=False):
             except Exception:  # a cache outage only makes the site slower
                 logger.exception("Reading a film's head from the cache failed")
             if head is None:
-                head = _film_from_database(slug, drafts=True)
+                head = _known_head(slug, drafts=True)
                 if head is not None:
                     remember_heads({slug: head}, replace=False)
             if head is not None:
                 head_mirror.keep(key, head, generation)
     else:
-        head = _film_from_database(slug, drafts)
+        head = _known_head(slug, drafts)
     if head is None or (not drafts and head["status"] != Film.Status.PUBLISHED):
         return None
     return Film.from_db(connection.alias, HEAD_FIELDS, list(head.values()))
+
+
+# The heads this worker last read from the database: while the database is
+# down, a page already in the cache is served under the last version seen (a
+# slightly stale guide beats an error page); one that is not gets the 503.
+_last_heads = {}
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def _known_head(slug, drafts):
+    try:
+        head = _film_from_database(slug, drafts)
+    except DATABASE_DOWN:
+        head = _last_heads.get((slug, drafts))
+        if head is None:
+            raise
+        logger.warning("The database is down: serving %s as last seen", slug)
+        return head
+    if len(_last_heads) >= 10_000:
+        _last_heads.clear()
+    _last_heads[(slug, drafts)] = head
+    return head
 
 
 def remember_heads(heads, *, replace):
@@ -747,12 +769,19 @@ def catalogue_version():
         if version is not None:
             head_mirror.keep(CATALOGUE_KEY, version, generation)
             return version
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT version FROM {CatalogueVersion._meta.db_table} WHERE id = 1"  # noqa: S608 — our table name
-        )
-        row = cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT version FROM {CatalogueVersion._meta.db_table} WHERE id = 1"  # noqa: S608 — our table name
+            )
+            row = cursor.fetchone()
+    except DATABASE_DOWN:
+        if _last_heads.get(CATALOGUE_KEY) is None:
+            raise
+        logger.warning("The database is down: serving the catalogue as last seen")
+        return _last_heads[CATALOGUE_KEY]
     version = row[0] if row else 0
+    _last_heads[CATALOGUE_KEY] = version
     if shared_heads():
         head_mirror.keep(CATALOGUE_KEY, version, generation)
         try:

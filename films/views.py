@@ -7,16 +7,18 @@ across films are served through the page cache (``films/pages.py``).
 """
 
 import json
+import sys
 from collections import defaultdict
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Prefetch, Q, Value
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
@@ -571,9 +573,33 @@ def page_not_found(request, exception):
     return render(request, "404.html", status=404)
 
 
+# How long a visitor (or a client) is asked to wait before trying again.
+RETRY_AFTER_SECONDS = 30
+
+
 @requires_csrf_token
 def server_error(request):
+    """The 500 page — or, when the error is the database not answering (it is
+    down, restarting, or out of connections), a 503 that says it will pass.
+
+    Django calls this for an exception raised anywhere, in a view or in a
+    middleware, while it is being handled; nothing here touches the database.
+    """
+    if isinstance(sys.exception(), (OperationalError, InterfaceError)):
+        return service_unavailable(request)
     return render(request, "500.html", status=500)
+
+
+def service_unavailable(request):
+    """A 503 in the site's look (the admin's for editors), with Retry-After."""
+    if request.path.startswith(reverse("admin:index")):
+        template = "admin/503.html"
+    else:
+        template = "503.html"
+    response = render(request, template, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response
 
 
 # --- Discovery ---------------------------------------------------------------------

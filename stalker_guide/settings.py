@@ -8,6 +8,7 @@ examples, in README.md.
 """
 
 import hashlib
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -44,6 +45,19 @@ def env_int(name, default):
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+
+
+def env_float(name, default):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:  # also refuses nan
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number of seconds.")
+    return value
 
 
 def env_list(name, default):
@@ -84,8 +98,28 @@ def parse_database_url(url, name="DATABASE_URL"):
             )
         options = dict(parse_qsl(parts.query))
         pool = options.pop("pool", "true").lower() in _TRUE
+        # A database that does not answer must cost a request seconds, not
+        # the 30 s and more of the defaults (README, "When things fail"):
+        # libpq gives up connecting after connect_timeout; a request waits
+        # for a pooled connection at most DATABASE_POOL_TIMEOUT, then answers
+        # 503; and a pool stops backing off after DATABASE_RECONNECT_TIMEOUT
+        # and tries again on the next request, so a database that is back is
+        # found within seconds.
+        options.setdefault(
+            "connect_timeout", str(env_int("DATABASE_CONNECT_TIMEOUT", 2))
+        )
+        if pool:
+            pool = {
+                # A sync gunicorn worker uses one connection at a time: keep
+                # one open, and room for a few (threads, a management command).
+                "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+                "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+                "timeout": env_float("DATABASE_POOL_TIMEOUT", 2.0),
+                "reconnect_timeout": env_float("DATABASE_RECONNECT_TIMEOUT", 2.0),
+            }
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's, failing fast while the database is down (see there).
+            "ENGINE": "stalker_guide.postgresql",
             "NAME": name_in_url,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
@@ -93,6 +127,10 @@ def parse_database_url(url, name="DATABASE_URL"):
             "PORT": str(port or ""),
             # The pool keeps connections; Django must not also keep them.
             "CONN_MAX_AGE": 0,
+            # A pooled connection is checked before it is handed out: after
+            # the database restarts, the first request gets a new connection,
+            # not an error.
+            "CONN_HEALTH_CHECKS": env_bool("DATABASE_HEALTH_CHECKS", True),
             "OPTIONS": {**options, "pool": pool},
         }
     raise ImproperlyConfigured(
@@ -138,6 +176,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz/ and /readyz/ answer before host checks, HTTPS redirects
+    # or sessions (stalker_guide/health.py).
+    "stalker_guide.health.ProbeMiddleware",
+    # Whether this request's reads may go to the read replica.
+    "stalker_guide.replica.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -189,6 +232,28 @@ DATABASES = {
     )
 }
 
+# After connecting to PostgreSQL failed, requests that need it fail at once
+# (503) this long before one tries again (stalker_guide/postgresql/base.py).
+DATABASE_RETRY_SECONDS = env_float("DATABASE_RETRY_SECONDS", 1.0)
+
+# A read replica (stalker_guide/replica.py): visitors' reads go there, all
+# else to the primary. In tests it mirrors the primary.
+READ_REPLICA = None
+if os.environ.get("DATABASE_REPLICA_URL"):
+    READ_REPLICA = "replica"
+    DATABASES[READ_REPLICA] = {
+        **parse_database_url(
+            os.environ["DATABASE_REPLICA_URL"], "DATABASE_REPLICA_URL"
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["stalker_guide.replica.ReplicaRouter"]
+# After a request that wrote, that browser reads from the primary this long
+# (longer than the replica's usual lag), so an editor sees their own save.
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10)
+# After the replica fails to answer, reads go to the primary this long.
+REPLICA_RETRY_SECONDS = env_float("REPLICA_RETRY_SECONDS", 5.0)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The shipped guides: `manage.py loaddata stalker-1979` finds them by name.
@@ -202,9 +267,16 @@ if REDIS_URL:
         )
     CACHES = {
         "default": {
-            # Django's, with one Redis client per pool (see the module).
+            # Django's, with one Redis client per pool, carrying on without
+            # Redis while it does not answer (see the module).
             "BACKEND": "stalker_guide.redis_cache.PooledClientRedisCache",
             "LOCATION": REDIS_URL,
+            # A Redis that does not answer costs a request at most this long
+            # (connect and read), once per REDIS_RETRY_SECONDS.
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("REDIS_TIMEOUT", 0.5),
+                "socket_timeout": env_float("REDIS_TIMEOUT", 0.5),
+            },
         }
     }
 else:
@@ -216,9 +288,15 @@ else:
             "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20_000)},
         }
     }
+# After a Redis call fails, each process serves without Redis this long
+# before asking again (stalker_guide/redis_cache.py).
+REDIS_RETRY_SECONDS = env_float("REDIS_RETRY_SECONDS", 1.0)
 # Cached pages are keyed by their guide's version, so they never go stale;
 # the timeout only lets unread variants make room.
 CACHES["default"]["TIMEOUT"] = env_int("CACHE_TIMEOUT", 24 * 3600)
+
+# load_guides refuses a file larger than this (a .json file is read whole).
+GUIDE_FILE_MAX_BYTES = env_int("GUIDE_FILE_MAX_MB", 256) * 2**20
 
 # Page caches (films/pages.py): whole pages per guide version and horizon,
 # and the ETags and Cache-Control headers that go with them. PAGE_CACHE=off
@@ -320,6 +398,26 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "films.admin.lockout_response"
+# The client's address behind reverse proxies (stalker_guide/proxies.py):
+# X-Forwarded-For is read only as far as these proxies wrote it, and never
+# without them.
+AXES_CLIENT_IP_CALLABLE = "stalker_guide.proxies.client_address"
+
+
+def env_networks(name):
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (e.g. "
+                "10.0.0.0/8 or 192.0.2.10)."
+            ) from None
+    return tuple(networks)
+
+
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 # Scripts only from our origin or with the per-response nonce; no inline styles
 # or scripts, no plugins, no framing.

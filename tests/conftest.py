@@ -18,6 +18,7 @@ def empty_cache():
         head_mirror.clear()
         pages.pages_cache.clear()
         pages._points_memo.clear()
+        pages._last_heads.clear()
 
     empty()
     yield
@@ -29,3 +30,16 @@ def staff_user(django_user_model):
     return django_user_model.objects.create_user(
         username="editor", password="a-long-editor-password", is_staff=True
     )
+
+
+def pytest_configure(config):
+    """A read replica that mirrors the primary (Django's TEST MIRROR), for the
+    tests of the router (tests/test_replica.py), which turn it on with
+    ``settings.READ_REPLICA``; no other test reads from it."""
+    from django.conf import settings
+
+    if "replica" not in settings.DATABASES:
+        settings.DATABASES["replica"] = {
+            **settings.DATABASES["default"],
+            "TEST": {"MIRROR": "default"},
+        }

@@ -519,6 +519,243 @@ def bad_jsonl_line(tmp_path):
     return path, [f"{path}, line 3, column {len(lines[2]) + 1}: not valid JSON:"]
 
 
+# --- Input no guide needs: limits, and what a database cannot store ---------------
+
+
+def text_case(tmp_path, objects, old, new, *, name="bad.json", lines=False):
+    """A file of ``objects`` with the first ``old`` in its text made ``new``;
+    the line and column where ``new`` stands."""
+    path = tmp_path / name
+    if lines:
+        text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
+    else:
+        text = json.dumps(objects, indent=2, ensure_ascii=False)
+    at = text.index(old)
+    text = text[:at] + new + text[at + len(old) :]
+    path.write_text(text, encoding="utf-8")
+    line = text.count("\n", 0, at) + 1
+    column = at - text.rfind("\n", 0, at)
+    return path, f"line {line}, column {column}"
+
+
+def nested_too_deep(tmp_path):
+    def mutate(objects):
+        film = find(objects, "films.film", slug="two-2001")
+        film["fields"]["genres"] = [[[[[[[[["drama"]]]]]]]]]
+        return film
+
+    path, place = changed_guides(tmp_path, mutate)
+    return path, [
+        f'{place}: films.film, field "genres": lists and objects are nested more '
+        "than 8 deep; a guide object goes 4 deep at most"
+    ]
+
+
+def nested_deeper_than_python_can_parse(tmp_path):
+    # Deep enough to exhaust the JSON parser's stack (a RecursionError).
+    path, place = text_case(
+        tmp_path, changed_guides_objects(), '"Two"', "[" * 100_000 + "]" * 100_000
+    )
+    line, column = place.split(", ")
+    # The object and its "fields" are 2 deep: the 7th bracket is the 9th level.
+    column = int(column.removeprefix("column ")) + 6
+    return path, [
+        f"{path}, {line}, column {column}: lists and objects are nested more than "
+        "8 deep"
+    ]
+
+
+def changed_guides_objects():
+    return film_guide(title="One, retitled") + film_guide(
+        "two-2001", title="Two", year=2001
+    )
+
+
+def nested_too_deep_in_a_jsonl_line(tmp_path):
+    objects = changed_guides_objects()
+    deep = "[" * 50_000 + "]" * 50_000
+    path, place = text_case(
+        tmp_path, objects, '"Two"', deep, name="bad.jsonl", lines=True
+    )
+    line = place.split(", ")[0]
+    return path, [f"{path}, {line}, column ", "nested more than 8 deep"]
+
+
+def nan(tmp_path):
+    path, place = text_case(
+        tmp_path, changed_guides_objects(), '"runtime": 100', '"runtime": NaN'
+    )
+    line, column = place.split(", ")
+    column = int(column.removeprefix("column ")) + len('"runtime": ')
+    return path, [
+        f"{path}, {line}, column {column}: NaN is not a number JSON allows; give a "
+        "number, or null where the field may be empty"
+    ]
+
+
+def infinity_in_a_jsonl_line(tmp_path):
+    path, place = text_case(
+        tmp_path,
+        changed_guides_objects(),
+        '"born": 1930',
+        '"born": -Infinity',
+        name="bad.jsonl",
+        lines=True,
+    )
+    line, column = place.split(", ")
+    column = int(column.removeprefix("column ")) + len('"born": ')
+    return path, [
+        f"{path}, {line}, column {column}: -Infinity is not a number JSON allows"
+    ]
+
+
+def number_too_large_for_a_float(tmp_path):
+    path, _ = text_case(
+        tmp_path, changed_guides_objects(), '"runtime": 100', '"runtime": 1e999'
+    )
+    return path, [
+        'films.film, field "runtime": a number too large for any field '
+        "(JSON has no NaN or Infinity)"
+    ]
+
+
+def number_with_thousands_of_digits(tmp_path):
+    path, place = text_case(
+        tmp_path, changed_guides_objects(), '"runtime": 100', '"runtime": ' + "9" * 5000
+    )
+    line, column = place.split(", ")
+    column = int(column.removeprefix("column ")) + len('"runtime": ')
+    return path, [
+        f"{path}, {line}, column {column}: a number with 5000 digits; no field "
+        "holds one that long"
+    ]
+
+
+def number_out_of_range_for_its_column(tmp_path):
+    # SQLite would store it; PostgreSQL's smallint refuses it.
+    def mutate(objects):
+        beat = find(objects, "films.characterbeat", character=["two-2001", "hero"])
+        beat["fields"]["position"] = 40_000
+        return beat
+
+    path, place = changed_guides(tmp_path, mutate)
+    return path, [
+        f'{place}: films.characterbeat ["two-2001", "hero", 40000], field '
+        '"position": 40000 is out of range: this field holds a whole number from 0 '
+        "to 32767"
+    ]
+
+
+def big_integer_out_of_range(tmp_path):
+    def mutate(objects):
+        person = [o for o in objects if o["fields"].get("slug") == "ann"][-1]
+        person["fields"]["born"] = 10**20
+        return person
+
+    path, place = changed_guides(tmp_path, mutate)
+    return path, [f'{place}: films.person ["ann"], field "born": ', "is out of range"]
+
+
+def time_out_of_range(tmp_path):
+    def mutate(objects):
+        beat = find(objects, "films.characterbeat", character=["two-2001", "hero"])
+        beat["fields"]["reveals_at"] = "99999999999:00:00"
+        return beat
+
+    path, place = changed_guides(tmp_path, mutate)
+    return path, [
+        f'{place}: films.characterbeat ["two-2001", "hero", 1], field "reveals_at": '
+    ]
+
+
+def date_out_of_range(tmp_path):
+    def mutate(objects):
+        film = find(objects, "films.film", slug="two-2001")
+        film["fields"]["created_at"] = "9999-12-31T23:00:00-05:00"
+        return film
+
+    path, place = changed_guides(tmp_path, mutate)
+    return path, [
+        f'{place}: films.film ["two-2001"], field "created_at": '
+        '"9999-12-31T23:00:00-05:00" is out of range for a date'
+    ]
+
+
+def nul_in_a_title(tmp_path):
+    def mutate(objects):
+        film = find(objects, "films.film", slug="two-2001")
+        film["fields"]["title"] = "Tw\u0000o"
+        return film
+
+    path, place = changed_guides(tmp_path, mutate)
+    return path, [
+        f'{place}: films.film, field "title": text holds a NUL character (\\u0000) '
+        "at position 3; remove it"
+    ]
+
+
+def nul_in_a_natural_key(tmp_path):
+    def mutate(objects):
+        film = find(objects, "films.film", slug="two-2001")
+        film["fields"]["genres"] = [["dra\u0000ma"]]
+        return film
+
+    path, place = changed_guides(tmp_path, mutate)
+    return path, [f'{place}: films.film, field "genres": text holds a NUL character']
+
+
+def nul_in_a_field_name(tmp_path):
+    def mutate(objects):
+        genre = objects[2]
+        genre["fields"]["na\u0000me"] = "x"
+        return genre
+
+    path, place = changed_guides(tmp_path, mutate)
+    return path, [f"{place}: a name holds a NUL character or a lone surrogate"]
+
+
+def nul_in_a_jsonl_line(tmp_path):
+    objects = changed_guides_objects()
+    find(objects, "films.film", slug="two-2001")["fields"]["premise"] = "A\u0000"
+    path = write_jsonl(tmp_path / "bad.jsonl", objects)
+    number = next(
+        n for n, o in enumerate(objects, 1) if o["fields"].get("slug") == "two-2001"
+    )
+    return path, [
+        f'{path}, line {number}: films.film, field "premise": text holds a NUL '
+        "character"
+    ]
+
+
+def lone_surrogate(tmp_path):
+    path, _ = text_case(tmp_path, changed_guides_objects(), '"Two"', '"Tw\\ud800o"')
+    return path, [
+        'films.film, field "title": text holds a lone surrogate (\\ud800), which is '
+        "not a character"
+    ]
+
+
+def not_utf8_in_a_jsonl_line(tmp_path):
+    path = write_jsonl(tmp_path / "bad.jsonl", changed_guides_objects())
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[4] = lines[4].replace(b"Bob", b"B\xe9b")
+    path.write_bytes(b"".join(lines))
+    column = lines[4].index(b"\xe9") + 1
+    return path, [
+        f"{path}, line 5, column {column}: not UTF-8 text: byte 0xe9 cannot be read"
+    ]
+
+
+def jsonl_line_too_long(tmp_path):
+    objects = changed_guides_objects()
+    find(objects, "films.film", slug="two-2001")["fields"]["premise"] = "x" * 1_100_000
+    path = write_jsonl(tmp_path / "bad.jsonl", objects)
+    number = next(
+        n for n, o in enumerate(objects, 1) if o["fields"].get("slug") == "two-2001"
+    )
+    return path, [f"{path}, line {number}: the line is longer than 1024 KB"]
+
+
 BAD_INPUT = [
     malformed_json,
     malformed_object,
@@ -543,6 +780,24 @@ BAD_INPUT = [
     duplicate_slug,
     has_a_pk,
     bad_jsonl_line,
+    nested_too_deep,
+    nested_deeper_than_python_can_parse,
+    nested_too_deep_in_a_jsonl_line,
+    nan,
+    infinity_in_a_jsonl_line,
+    number_too_large_for_a_float,
+    number_with_thousands_of_digits,
+    number_out_of_range_for_its_column,
+    big_integer_out_of_range,
+    time_out_of_range,
+    date_out_of_range,
+    nul_in_a_title,
+    nul_in_a_natural_key,
+    nul_in_a_field_name,
+    nul_in_a_jsonl_line,
+    lone_surrogate,
+    not_utf8_in_a_jsonl_line,
+    jsonl_line_too_long,
 ]
 
 
@@ -557,6 +812,26 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_written(tmp_path,
     assert message.startswith("Nothing was loaded: ")
     for words in expected:
         assert words in message
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("name", ["big.json", "big.jsonl"])
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    tmp_path, settings, name
+):
+    load(write_json(tmp_path / "good.json", film_guide()))
+    before = database_state()
+    settings.GUIDE_FILE_MAX_BYTES = 2 * 2**20
+    path = tmp_path / name
+    path.write_bytes(b" " * (3 * 2**20))
+
+    message = refused(path)
+
+    assert message == (
+        f"Nothing was loaded: 1 problem in the input.\n  {path}: the file is 3.0 "
+        "MB, over the limit of 2 MB for a guide file (GUIDE_FILE_MAX_MB); split it "
+        "into several files or raise the limit"
+    )
     assert database_state() == before
 
 

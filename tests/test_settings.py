@@ -26,6 +26,8 @@ VARIABLES = (
     "REDIS_URL",
     "SECURE_HSTS_SECONDS",
     "SECURE_SSL_REDIRECT",
+    "TRUSTED_PROXIES",
+    "DATABASE_POOL_TIMEOUT",
 )
 
 
@@ -58,6 +60,15 @@ LOAD_SETTINGS = "from django.conf import settings; settings.DATABASES"
         ({**PRODUCTION, "REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({**PRODUCTION, "SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS"),
         ({**PRODUCTION, "SECURE_SSL_REDIRECT": "sometimes"}, "SECURE_SSL_REDIRECT"),
+        ({**PRODUCTION, "TRUSTED_PROXIES": "10.0.0.1,proxy"}, "TRUSTED_PROXIES"),
+        (
+            {
+                **PRODUCTION,
+                "DATABASE_URL": "postgres://127.0.0.1/guide",
+                "DATABASE_POOL_TIMEOUT": "soon",
+            },
+            "DATABASE_POOL_TIMEOUT",
+        ),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
@@ -122,9 +133,21 @@ def test_redis_url_selects_the_shared_cache():
     assert result.stdout.strip() == "stalker_guide.redis_cache.PooledClientRedisCache"
 
 
+def test_redis_gets_short_timeouts():
+    result = run_python(
+        "from django.conf import settings; print(settings.CACHES['default']['OPTIONS'])",
+        **PRODUCTION,
+        REDIS_URL="redis://127.0.0.1:6379/1",
+    )
+    assert result.stdout.strip() == (
+        "{'socket_connect_timeout': 0.5, 'socket_timeout': 0.5}"
+    )
+
+
 def test_postgres_url_uses_psycopg_with_its_pool():
     db = parse_database_url("postgres://guide:s%40cret@db.internal:6543/stalker_guide")
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    # Django's, failing fast while the database is down.
+    assert db["ENGINE"] == "stalker_guide.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "stalker_guide",
         "guide",
@@ -132,13 +155,46 @@ def test_postgres_url_uses_psycopg_with_its_pool():
         "db.internal",
         "6543",
     )
-    assert db["OPTIONS"]["pool"] is True
+    # Short waits: a database that does not answer costs a request seconds.
+    assert db["OPTIONS"] == {
+        "connect_timeout": "2",
+        "pool": {
+            "min_size": 1,
+            "max_size": 4,
+            "timeout": 2.0,
+            "reconnect_timeout": 2.0,
+        },
+    }
     assert db["CONN_MAX_AGE"] == 0
+    assert db["CONN_HEALTH_CHECKS"] is True
+
+
+def test_database_timeouts_are_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "5")
+    monkeypatch.setenv("DATABASE_POOL_TIMEOUT", "1.5")
+    monkeypatch.setenv("DATABASE_RECONNECT_TIMEOUT", "10")
+    db = parse_database_url("postgres://127.0.0.1/guide")
+    assert db["OPTIONS"] == {
+        "connect_timeout": "5",
+        "pool": {
+            "min_size": 1,
+            "max_size": 4,
+            "timeout": 1.5,
+            "reconnect_timeout": 10.0,
+        },
+    }
+    # The URL's own connect_timeout wins.
+    db = parse_database_url("postgres://127.0.0.1/guide?connect_timeout=9")
+    assert db["OPTIONS"]["connect_timeout"] == "9"
 
 
 def test_pool_can_be_turned_off_in_the_url():
     db = parse_database_url("postgres://127.0.0.1/guide?pool=false&sslmode=require")
-    assert db["OPTIONS"] == {"pool": False, "sslmode": "require"}
+    assert db["OPTIONS"] == {
+        "pool": False,
+        "sslmode": "require",
+        "connect_timeout": "2",
+    }
 
 
 def test_sqlite_url_paths():
