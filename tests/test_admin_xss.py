@@ -123,8 +123,10 @@ def visitor_urls(film, person, theme, character_slug):
             for name in pattern.pattern.converters:
                 if name == "slug":
                     args[name] = values.get(route.split("<")[0], film.slug)
-                else:
-                    args[name] = character_slug
+                else:  # a new kind of argument needs a value here
+                    args[name] = {"character_slug": character_slug, "section": "films"}[
+                        name
+                    ]
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, prefix + route, args)
             elif isinstance(pattern, URLPattern) and args:
