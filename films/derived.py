@@ -71,7 +71,7 @@ FILMS_OF = {
 
 def reveal_index(film_ids, using=None):
     """Each film's reveal points, in seconds, in one query:
-    ``{film id: {"points": [...], "scenes": [...], "kinds": {...}}}``.
+    ``{film id: {"points": [...], "scenes": [...], "kinds": {...}, "ends": [...]}}``.
 
     ``points`` are every reveal point of the guide (scenes' starts, the
     characters, beats, plot sections and analyses that have one, and the
@@ -110,11 +110,20 @@ def reveal_index(film_ids, using=None):
             "film", labelled("scene"), "screen_position", "starts_at", "story_position"
         )
     )
+    # Where scenes end: not reveal points, but the watch page's recap places
+    # a visitor's "I stepped out at" among them (films/watch.py).
+    ends = (
+        Scene.objects.using(using)
+        .filter(film__in=film_ids)
+        .order_by()
+        .values_list("film", labelled("end"), zero, "ends_at", zero)
+    )
+    others.append(ends)
     runtimes = dict(
         Film.objects.using(using).filter(pk__in=film_ids).values_list("pk", "runtime")
     )
     index = {
-        film_id: {"points": {runtime * 60}, "scenes": [], "kinds": {}}
+        film_id: {"points": {runtime * 60}, "scenes": [], "kinds": {}, "ends": []}
         for film_id, runtime in runtimes.items()
     }
     rows = scenes.union(*others, all=True).order_by()
@@ -124,6 +133,9 @@ def reveal_index(film_ids, using=None):
             continue
         seconds = at.total_seconds()
         seconds = int(seconds) if seconds.is_integer() else seconds
+        if kind == "end":
+            entry["ends"].append(seconds)
+            continue
         entry["points"].add(seconds)
         if kind == "scene":
             entry["scenes"].append([screen, seconds, story])
@@ -132,10 +144,11 @@ def reveal_index(film_ids, using=None):
     for entry in index.values():
         entry["points"] = sorted(entry["points"])
         entry["scenes"].sort()
+        entry["ends"].sort()
         for points in entry["kinds"].values():
             points.sort()
     for film_id in film_ids:
-        index.setdefault(film_id, {"points": [], "scenes": [], "kinds": {}})
+        index.setdefault(film_id, {"points": [], "scenes": [], "kinds": {}, "ends": []})
     return index
 
 

@@ -56,6 +56,16 @@ class HeadMirror:
         self._client = None
         self._stop = threading.Event()
         self._thread = None
+        # A forked worker starts afresh: its parent's listener is not running
+        # there, and the lock may have been held at the fork.
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self):
+        self._lock = threading.Lock()
+        self._values = {}
+        self._live = False
+        self._pid = None
+        self._thread = None
 
     # --- reading -------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, connections, router
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -93,6 +93,7 @@ class FilmPoints:
     reveal_points: tuple
     scenes: tuple  # (screen position, starts_at, story position), screen order
     kinds: dict  # kind of row → its reveal points (see derived.reveal_index)
+    ends: tuple = ()  # where scenes end, sorted (not reveal points)
 
     def of(self, kind):
         """The reveal points of one kind of row: "plot", "beats:<slug>"…"""
@@ -116,6 +117,7 @@ class VersionedCache:
     def __init__(self, size):
         self.size = size
         self.local = OrderedDict()
+        self.finished = OrderedDict()
         self.lock = threading.Lock()
 
     def get_many(self, keys):
@@ -148,15 +150,21 @@ class VersionedCache:
         self._remember(values)
 
     def get_local(self, key):
-        """This worker's copy only (for values never put in the shared cache)."""
+        """A finished page this worker served (never in the shared cache)."""
         with self.lock:
-            value = self.local.get(key)
+            value = self.finished.get(key)
             if value is not None:
-                self.local.move_to_end(key)
+                self.finished.move_to_end(key)
             return value
 
     def keep_local(self, key, value):
-        self._remember({key: value})
+        # Apart from the pages themselves: a visitor's own times (1:12:01,
+        # 1:12:02…) each make one, and must not push pages out.
+        with self.lock:
+            self.finished[key] = value
+            self.finished.move_to_end(key)
+            while len(self.finished) > max(self.size // 2, 1):
+                self.finished.popitem(last=False)
 
     def _remember(self, values):
         with self.lock:
@@ -169,6 +177,7 @@ class VersionedCache:
     def clear(self):
         with self.lock:
             self.local.clear()
+            self.finished.clear()
 
 
 pages_cache = VersionedCache(settings.PAGE_CACHE_LOCAL_ENTRIES)
@@ -180,7 +189,7 @@ def film_points(film):
     points = _points_memo.get(key)
     if points is None:
         index = film.reveal_index
-        if not index or "kinds" not in index:  # not indexed yet (or by older code)
+        if not index or "ends" not in index:  # not indexed yet (or by older code)
             index = reveal_index([film.pk])[film.pk]
         points = FilmPoints(
             tuple(timedelta(seconds=at) for at in index["points"]),
@@ -192,6 +201,7 @@ def film_points(film):
                 kind: tuple(timedelta(seconds=at) for at in ats)
                 for kind, ats in index.get("kinds", {}).items()
             },
+            tuple(timedelta(seconds=at) for at in index["ends"]),
         )
         if film.reveal_index and len(_points_memo) < 10_000:
             _points_memo[key] = points  # versions never repeat: always right
@@ -366,19 +376,21 @@ def _film_statement(alias, drafts, fields):
 
 
 def _film_from_database(slug, drafts, fields=HEAD_FIELDS):
-    sql, params, slug_at = _film_statement(connection.alias, drafts, fields)
+    # From the database the page's own rows will come from (a read replica,
+    # when the router sends visitors' reads there), so that the version a page
+    # is cached under is the version of what it shows.
+    alias = router.db_for_read(Film)
+    sql, params, slug_at = _film_statement(alias, drafts, fields)
     params = [*params]
     params.insert(slug_at, slug)
-    with connection.cursor() as cursor:
+    with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
     values = [
         convert(value) if convert else value
-        for convert, value in zip(
-            _converters(connection.alias, fields), row, strict=True
-        )
+        for convert, value in zip(_converters(alias, fields), row, strict=True)
     ]
     return dict(zip(fields, values, strict=True))
 
@@ -436,7 +448,7 @@ def film_for_page(slug, *, drafts=False, whole=False):
         row = _film_from_database(slug, drafts, ALL_FIELDS)
         if row is None:
             return None
-        return Film.from_db(connection.alias, ALL_FIELDS, list(row.values()))
+        return Film.from_db(router.db_for_read(Film), ALL_FIELDS, list(row.values()))
     head = None
     if shared_heads() and not drafts:
         key = head_key(slug)
@@ -458,7 +470,7 @@ def film_for_page(slug, *, drafts=False, whole=False):
         head = _known_head(slug, drafts)
     if head is None or (not drafts and head["status"] != Film.Status.PUBLISHED):
         return None
-    return Film.from_db(connection.alias, HEAD_FIELDS, list(head.values()))
+    return Film.from_db(router.db_for_read(Film), HEAD_FIELDS, list(head.values()))
 
 
 # The heads this worker last read from the database: while the database is
@@ -616,14 +628,24 @@ def _personal(body, control, page):
 
 def _build(view, request, page, kwargs):
     film = page.film
+    key = page.key
     if film.get_deferred_fields():
         film.refresh_from_db(fields=list(ALL_FIELDS))
+    # The head came from the shared cache (the writer's newest version); a
+    # replica that has not caught up would build an older page: serve it, but
+    # never keep it under the newer version.
+    current = page.key == key
     if not (page.staff or film.is_published):
         raise Http404("No such film.")  # unpublished since its head was cached
     template, context = view(request, page, **kwargs)
     body = render_to_string(template, film_context(request, page, context), request)
     control = _control(page)
-    if page.cacheable and settings.PAGE_CACHE and not _used_per_request_parts(request):
+    if (
+        current
+        and page.cacheable
+        and settings.PAGE_CACHE
+        and not _used_per_request_parts(request)
+    ):
         pages_cache.set_many({page.key: body, page.control_key: control})
     return HttpResponse(_personal(body, control, page))
 

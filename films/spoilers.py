@@ -205,7 +205,12 @@ def horizon_for(request, film, params=("seen",)):
     it differs from the release the guide follows (``film.timing_fps``), the
     choice carries the film time to redirect to (``film_time``).
     """
-    raw = next((request.GET[p] for p in params if p in request.GET), None)
+    # A blank value (a form's empty field, such as the recap's "back at")
+    # does not count; ``?seen=`` itself still means nothing seen.
+    present = [p for p in params if p in request.GET]
+    raw = next((request.GET[p] for p in present if request.GET[p].strip()), None)
+    if raw is None and "seen" in present:
+        raw = request.GET["seen"]
     if raw is not None:
         try:
             horizon = Horizon.parse(raw)

@@ -206,7 +206,8 @@ def build(
             scene.pk: block for scene, block in zip(scenes, blocks, strict=True)
         }
         span = sum((s.ends_at - s.starts_at).total_seconds() for s in scenes) or 1
-        right = (horizon_x if horizon_x is not None else PAD + PLOT) - PAD
+        # As wide as the revealed scenes are on screen, scene for scene.
+        right = max(b.x + b.width for b in blocks) - PAD
         at = float(PAD)
         for scene in sorted(scenes, key=lambda s: s.story_position):
             width = (scene.ends_at - scene.starts_at).total_seconds() / span * right

@@ -274,6 +274,11 @@ def timeline_rows(page, *, text=True):
         "scene_id", "theme_id", "theme__slug", "theme__name"
     ):
         tags[scene_id].append((slug, name, colours.get(theme_id, THEME_COLOURS)))
+    # A scene's place in the story among the scenes revealed: its place among
+    # all of them would tell how many unreached scenes come before it.
+    by_story = sorted(scenes, key=lambda s: s.story_position)
+    for rank, scene in enumerate(by_story, start=1):
+        scene.story_rank = rank
     for scene in scenes:
         scene.people = people[scene.id]
         scene.theme_tags = tags[scene.id]
@@ -288,9 +293,9 @@ def timeline_rows(page, *, text=True):
             for theme_id, slug, name in film_themes
             if slug in shown_themes
         ],
-        "orders_differ": any(
-            screen != story for screen, _, story in page.points.scenes
-        ),
+        # Among the revealed scenes only: that a later scene is told out of
+        # order is itself something the visitor has not reached.
+        "orders_differ": story_map.nonlinearity(scenes)[0] > 0,
     }
 
 

@@ -50,7 +50,11 @@ def recap_start(request, page):
             f"You stepped out at {format_timecode(at)}: “to” must be later than that."
         )
         return ""
-    return str(effective_horizon(Horizon.at_time(at), page.points.reveal_points))
+    # Moved back to the last reveal point or scene end before it: the recap
+    # is the same for every time up to the next, and starts with the scene
+    # the visitor left during (if any), not one that had ended already.
+    marks = sorted({*page.points.reveal_points, *page.points.ends})
+    return str(effective_horizon(Horizon.at_time(at), marks))
 
 
 @film_page("watch", horizon_params=("to", "seen"), extra=recap_start)
@@ -67,6 +71,8 @@ def watch(request, page):
         .defer("summary")
     )
     now = max(scenes, key=lambda s: s.starts_at) if scenes else None
+    if now is not None:
+        now.people = [c for c in now.characters.all() if horizon.reveals(c.reveals_at)]
     since = None if page.extra == "" else Horizon.parse(page.extra)
     context = {
         "now": now,

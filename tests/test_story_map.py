@@ -239,3 +239,23 @@ def test_no_map_of_a_shipped_guide_draws_past_the_horizon(client, slug):
             if order == "story" and 'class="braid"' not in the_map(timeline):
                 expected = len(shown)
             assert len(drawn_scenes(the_map(timeline))) == expected, (slug, seen)
+
+
+def test_the_story_row_is_as_wide_as_the_revealed_scenes(client):
+    build_guide(5, story_reversed=True)
+    svg = the_map(client.get(TIMELINE, {"seen": "0:12", "order": "story"}))
+    screen = [
+        (float(x), float(w))
+        for x, w in re.findall(
+            r'<rect class="map-scene" x="([\d.]+)" y="\d+" width="([\d.]+)"', svg
+        )
+    ]
+    story = [
+        (float(x), float(w))
+        for x, w in re.findall(
+            r'<rect class="map-scene map-story" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"',
+            svg,
+        )
+    ]
+    assert len(screen) == len(story) == 3
+    assert max(x + w for x, w in story) == pytest.approx(max(x + w for x, w in screen))

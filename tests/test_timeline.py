@@ -118,3 +118,24 @@ def test_a_film_without_scenes_says_so(client):
     )
     response = client.get(f"/films/{film.slug}/timeline/?seen=all")
     assert "no scene-by-scene timeline yet" in response.text
+
+
+def test_a_scene_is_placed_in_the_story_among_the_scenes_revealed(client):
+    # Scenes 1 and 2 are the story's last two: that the story has three more
+    # scenes before them is for later.
+    film = build_guide(story_reversed=True)
+    response = client.get(f"/films/{film.slug}/timeline/?seen=0:07")
+    assert "on screen 1st, in the story 2nd of those you have seen" in response.text
+    assert "on screen 2nd, in the story 1st of those you have seen" in response.text
+    assert "in the story 5th" not in response.text and "4th" not in response.text
+
+
+def test_a_film_out_of_order_only_later_does_not_say_so_early(client):
+    film = build_guide()  # told in order …
+    film.scenes.filter(screen_position=5).update(story_position=99)
+    film.scenes.filter(screen_position=4).update(story_position=5)
+    film.scenes.filter(screen_position=5).update(story_position=4)  # … but the end
+    response = client.get(f"/films/{film.slug}/timeline/?seen=0:07&order=story")
+    assert "So far, both orders are the same." in response.text
+    assert 'class="braid"' not in response.text
+    assert "told out of order" not in response.text

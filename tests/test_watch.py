@@ -2,6 +2,7 @@
 the film, and a recap of a stretch — never a word past the horizon."""
 
 import html
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,48 @@ def test_no_recap_of_a_shipped_guide_shows_past_its_end(client, slug):
         )
         for secret in secrets(film, Horizon.parse(end)):
             assert secret not in sent, f"{slug} {start}–{end} leaks: {secret[:80]}"
+
+
+def test_an_empty_back_at_keeps_the_remembered_horizon(client):
+    build_guide(5)
+    client.get(WATCH, {"seen": "0:12"})
+    response = client.get(WATCH, {"from": "0:06", "to": ""})
+    assert "seen_guide-2000" not in response.cookies  # not reset to nothing
+    assert "SCENE-3-SECRET" in response.text  # still at 0:12
+    recap = response.text[response.text.index('id="recap"') :]
+    assert "SCENE-2-SECRET" in recap
+    both = client.get(WATCH, {"to": "", "seen": "0:07"})
+    assert "Now: scene 2 of 5" in both.text
+
+
+def test_a_recap_after_a_gap_leaves_out_the_scene_that_had_ended(client):
+    from films.models import Scene
+
+    film = build_guide(5)
+    # Scene 1 ends at 0:04 now: at 0:04:30 the visitor had seen it whole.
+    Scene.objects.filter(film=film, screen_position=1).update(
+        ends_at=Scene.objects.get(film=film, screen_position=1).starts_at
+        + timedelta(minutes=4)
+    )
+    from films.derived import bump_films
+
+    bump_films([film.pk])
+    recap_page = client.get(WATCH, {"from": "0:04:30", "to": "0:07"}).text
+    recap = recap_page[recap_page.index('id="recap"') :]
+    assert "SCENE-1-SECRET" not in recap
+    assert "SCENE-2-SECRET" in recap
+    assert "you left during this scene" not in recap
+
+
+def test_no_with_when_everyone_in_the_scene_is_still_hidden(client):
+    from films.models import Scene
+
+    film = build_guide(5)
+    scene = Scene.objects.get(film=film, screen_position=1)
+    scene.characters.set([film.characters.get(slug="late-arrival")])
+    from films.derived import bump_films
+
+    bump_films([film.pk])
+    text = client.get(WATCH, {"seen": "0:02"}).text
+    assert "Now: scene 1 of 5" in text
+    assert "scene-characters" not in text and "Late Arrival" not in text

@@ -14,6 +14,7 @@
   let since = null; // Date.now() then, or null while paused
   let timer = null;
   let loading = false;
+  let loads = 0; // only the latest request's answer counts
 
   const pad = (n) => String(n).padStart(2, "0");
   const format = (s) => {
@@ -34,19 +35,20 @@
   // The guide at `seconds` (the clock's own time, never later): the same page,
   // whose "now" part replaces ours. The server remembers it as the horizon.
   async function load(seconds) {
+    const ticket = ++loads;
     loading = true;
     const url = new URL(window.location.pathname, window.location.origin);
     url.searchParams.set("seen", format(seconds));
     try {
       const response = await fetch(url, { credentials: "same-origin" });
-      if (response.ok) {
+      if (response.ok && ticket === loads) {
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         const fresh = page.getElementById("watch-now");
         if (fresh) current().replaceWith(fresh);
         window.history.replaceState(null, "", url);
       }
     } finally {
-      loading = false;
+      if (ticket === loads) loading = false;
     }
   }
 
@@ -96,8 +98,14 @@
   function whereIAm() {
     const typed = parse(document.getElementById("watch-at").value);
     if (typed !== null) return typed;
-    const seen = parse(new URLSearchParams(window.location.search).get("seen"));
-    return seen === null ? 0 : seen;
+    const query = new URLSearchParams(window.location.search);
+    const picked = document.querySelector("#seen-picker option:checked");
+    for (const value of [query.get("seen"), query.get("to"), picked && picked.value]) {
+      if (value === "all") return end;
+      const seconds = parse(value);
+      if (seconds !== null) return seconds;
+    }
+    return 0;
   }
 
   button("start").addEventListener("click", () => start(0));
