@@ -552,6 +552,7 @@ class FilmForm(forms.ModelForm):
             "title",
             "year",
             "original_title",
+            "other_titles",
             "slug",
             "status",
             "featured",
@@ -652,6 +653,7 @@ class FilmAdmin(VersionAdmin):
                 "fields": [
                     ("title", "year"),
                     "original_title",
+                    "other_titles",
                     "slug",
                     ("status", "featured"),
                     "runtime",

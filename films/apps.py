@@ -6,6 +6,11 @@ class FilmsConfig(AppConfig):
     verbose_name = "Film guides"
 
     def ready(self):
-        from films import derived
+        from django.db.backends.signals import connection_created
+
+        from films import derived, search_index
 
         derived.connect()
+        connection_created.connect(
+            search_index.register_functions, dispatch_uid="films.search_functions"
+        )
