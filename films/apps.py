@@ -6,11 +6,6 @@ class FilmsConfig(AppConfig):
     verbose_name = "Film guides"
 
     def ready(self):
-        from django.db.backends.signals import connection_created
-
-        from films import derived, search_index
+        from films import derived
 
         derived.connect()
-        connection_created.connect(
-            search_index.register_functions, dispatch_uid="films.search_functions"
-        )

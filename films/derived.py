@@ -172,9 +172,8 @@ def bump_films(film_ids, *, touch=False, using=None):
                 for pk, index in reveal_index(chunk, using).items()
             ]
             Film.objects.using(using).bulk_update(films, ["reveal_index"])
-            # Search reads the guide too: in the same transaction, so that a
-            # load rolled back leaves the index as it was.
-            search_index.refresh_films(chunk, using=using)
+            # The names search finds the film by, in the same transaction.
+            search_index.store_search_names(chunk, using=using)
 
 
 def _publish(film_ids, gone_slugs=(), using=None):
@@ -238,8 +237,6 @@ def bump_after_write(sender, instance, using, created, **kwargs):
     """
     if sender not in FILMS_OF:
         return
-    if sender in (Person, Theme):
-        search_index.refresh_rows(sender, [instance.pk], using=using)
     if sender is Film:
         # Guides that recommend this film link it only while it is published
         # (and only at its slug: a renamed film is gone from its old address).
@@ -277,10 +274,7 @@ def note_before_delete(sender, instance, using, **kwargs):
 def bump_after_delete(sender, instance, using, **kwargs):
     if sender not in FILMS_OF:
         return
-    if sender in (Person, Theme):
-        search_index.refresh_rows(sender, [instance.pk], using=using)
     if sender is Film:
-        search_index.refresh_films([instance.pk], using=using)  # its rows go
         bump_films(recommending([instance.slug], using), using=using)
         transaction.on_commit(
             functools.partial(_publish, (), [instance.slug], using=using),

@@ -47,7 +47,6 @@ from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.encoding import is_protected_type
 
-from films import search_index
 from films.derived import bump_films, films_of, recommending
 from films.guide_checks import timeline_errors
 from films.models import (
@@ -1231,15 +1230,6 @@ class Loader:
                 elif item.state is UPDATED:  # a person, theme, genre… renamed
                     touched.update(films_of(obj, self.using))
         self._made |= made
-        for model in (Person, Theme):
-            # Bulk writes send no signals: people and themes for search.
-            written = [
-                item.obj.pk
-                for item in staged.get(model, ())
-                if item.state in (CREATED, UPDATED)
-            ]
-            if written:
-                search_index.refresh_rows(model, written, using=self.using)
         if touched - self._made:
             bump_films(touched - self._made, touch=True, using=self.using)
         quiet = (touched & self._made) | made | (linked - touched)

@@ -4,28 +4,26 @@
   any spoiler — its cast and crew (as written and in the original script) and
   its spoiler-free characters — so that "Strugatsky" or "Kris Kelvin" finds
   the film as well as the person or character. Characters introduced later
-  are left out: their names are spoilers.
+  are left out: their names are spoilers. ``films.derived.bump_films`` calls
+  :func:`store_search_names` whenever a guide's version moves (every path
+  that writes a guide does), in the same transaction.
 * On SQLite, FTS5 tables: one per kind of result (``films_search_<kind>``,
-  ranked with bm25, prefix indexes, diacritics removed by the tokenizer) and
-  one of names per kind (``films_search_<kind>_trgm``, FTS5's trigram
-  tokenizer) for typo tolerance. Their rowid is the row's id. Text goes in
-  folded by :func:`fold` (lower case, accents off, ``ł`` → ``l``), the same
-  folding as the visitor's words, so both sides meet whatever the tokenizer
-  knows.
-
-``films.derived`` calls :func:`refresh_films` whenever it bumps a guide's
-version (every path that writes a guide does), inside the same transaction:
-a load that is rolled back leaves the index as it was. People and themes are
-refreshed on their own saves and deletes (:func:`refresh_rows`). Refreshing
-is idempotent — a film's rows are deleted and written again from the
-database — and :func:`rebuild` writes everything again.
+  ranked with bm25, prefix indexes, case and diacritics folded by the
+  ``unicode61`` tokenizer) and one of names per kind
+  (``films_search_<kind>_trgm``, FTS5's trigram tokenizer) for typos. A row's
+  rowid is its guide row's id. Triggers on the guide's tables keep them in
+  step with every write — the admin, the loader's bulk inserts, ``loaddata``,
+  reverts, deletes and cascades, a ``QuerySet.update()`` — in the writer's
+  own transaction, so a load rolled back leaves them as they were. The
+  triggers use only SQLite's own functions, so any client may write the
+  database. Letters Unicode does not decompose (``ł``, ``ø``, ``ß``…) are
+  replaced as PostgreSQL's ``unaccent`` does, by :func:`fold` in Python and
+  by the same table in SQL.
 """
 
 import re
 import unicodedata
 from itertools import batched
-
-from django.db import connections
 
 from films.models import Character, Credit, Film, Person, Scene, Theme
 
@@ -33,29 +31,26 @@ IN_LIST = 500
 
 # Letters that Unicode does not decompose, as PostgreSQL's ``unaccent`` maps
 # them; ``й`` stays itself there too (``ё`` becomes ``е``).
-_LETTERS = str.maketrans(
-    {
-        "ł": "l",
-        "Ł": "L",
-        "ø": "o",
-        "Ø": "O",
-        "đ": "d",
-        "Đ": "D",
-        "ð": "d",
-        "Ð": "D",
-        "þ": "th",
-        "Þ": "TH",
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "œ": "oe",
-        "Œ": "OE",
-        "ı": "i",
-        "ħ": "h",
-        "й": "\ue000",
-        "Й": "\ue001",
-    }
-)
+LETTERS = {
+    "ł": "l",
+    "Ł": "L",
+    "ø": "o",
+    "Ø": "O",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "TH",
+    "ß": "ss",
+    "æ": "ae",
+    "Æ": "AE",
+    "œ": "oe",
+    "Œ": "OE",
+    "ı": "i",
+    "ħ": "h",
+}
+_LETTERS = str.maketrans({**LETTERS, "й": "\ue000", "Й": "\ue001"})
 _KEPT = str.maketrans({"\ue000": "й", "\ue001": "й"})
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff]+")
 
@@ -80,37 +75,33 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"
 TABLES = {
     "films": (Film, ("titles", "names", "premise"), (10.0, 4.0, 4.0)),
     "people": (Person, ("name", "original_name"), (10.0, 10.0)),
-    "characters": (Character, ("name", "description", "film"), (10.0, 4.0, 0.0)),
+    "characters": (Character, ("name", "description"), (10.0, 4.0)),
     "themes": (Theme, ("name", "description"), (10.0, 4.0)),
     "scenes": (Scene, ("title", "location", "summary", "film"), (2.0, 2.0, 1.0, 0.0)),
 }
-# What the FTS columns hold, as SQL over the kind's table ``t``.
+# What the FTS columns hold, as SQL over a row (``{row}``: new, old, or t).
 SOURCES = {
     "films": (
-        "films_fold(t.title || ' ' || t.original_title || ' ' || t.other_titles)",
-        "films_fold(t.based_on || ' ' || t.search_names)",
-        "films_fold(t.premise)",
+        "{row}.title || ' ' || {row}.original_title || ' ' || {row}.other_titles",
+        "{row}.based_on || ' ' || {row}.search_names",
+        "{row}.premise",
     ),
-    "people": ("films_fold(t.name)", "films_fold(t.original_name)"),
-    "characters": (
-        "films_fold(t.name)",
-        "films_fold(t.description)",
-        "'f' || t.film_id",
-    ),
-    "themes": ("films_fold(t.name)", "films_fold(t.description)"),
+    "people": ("{row}.name", "{row}.original_name"),
+    "characters": ("{row}.name", "{row}.description"),
+    "themes": ("{row}.name", "{row}.description"),
     "scenes": (
-        "films_fold(t.title)",
-        "films_fold(t.location)",
-        "films_fold(t.summary)",
-        "'f' || t.film_id",
+        "{row}.title",
+        "{row}.location",
+        "{row}.summary",
+        "'f' || {row}.film_id",
     ),
 }
 # The names a misspelling is compared with (trigram tables).
 NAMES = {
-    "films": "films_fold(t.title || ' ' || t.original_title || ' ' || t.other_titles)",
-    "people": "films_fold(t.name || ' ' || t.original_name)",
-    "characters": "films_fold(t.name)",
-    "themes": "films_fold(t.name)",
+    "films": SOURCES["films"][0],
+    "people": "{row}.name || ' ' || {row}.original_name",
+    "characters": "{row}.name",
+    "themes": "{row}.name",
 }
 
 
@@ -122,78 +113,110 @@ def trigram_table(kind):
     return f"films_search_{kind}_trgm"
 
 
+def sql_fold(expression):
+    """``expression`` with the letters Unicode does not decompose replaced."""
+    for letter, plain in LETTERS.items():
+        expression = f"replace({expression}, '{letter}', '{plain}')"
+    return expression
+
+
+def _values(kind, row):
+    return [
+        source.format(row=row)
+        if source.startswith("'f'")
+        else sql_fold(source.format(row=row))
+        for source in SOURCES[kind]
+    ]
+
+
+def _statements(kind, row, action):
+    """The SQL that writes (``insert``) or removes (``delete``) ``row``'s
+    search rows of ``kind``."""
+    _, columns, _ = TABLES[kind]
+    tables = [(table(kind), columns, _values(kind, row))]
+    if kind in NAMES:
+        tables.append(
+            (trigram_table(kind), ["name"], [sql_fold(NAMES[kind].format(row=row))])
+        )
+    if action == "delete":
+        return [
+            f"DELETE FROM {name} WHERE rowid = {row}.id;"  # noqa: S608 — our names
+            for name, _, _ in tables
+        ]
+    return [
+        f"INSERT INTO {name} (rowid, {', '.join(cols)}) "  # noqa: S608 — our names
+        f"VALUES ({row}.id, {', '.join(values)});"
+        for name, cols, values in tables
+    ]
+
+
 def create_tables(cursor):
-    """The FTS5 tables (SQLite only); see the module's docstring."""
-    for kind, (_, columns, _) in TABLES.items():
+    """The FTS5 tables and their triggers (SQLite only), filled from the
+    guides; see the module's docstring."""
+    for kind, (model, columns, _) in TABLES.items():
         cursor.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {table(kind)} USING fts5("
+            f"CREATE VIRTUAL TABLE {table(kind)} USING fts5("
             f"{', '.join(columns)}, tokenize='{TOKENIZE}', prefix='2 3')"
         )
-    for kind in NAMES:
-        cursor.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {trigram_table(kind)} "
-            "USING fts5(name, tokenize='trigram')"
+        if kind in NAMES:
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE {trigram_table(kind)} "
+                "USING fts5(name, tokenize='trigram')"
+            )
+        source = model._meta.db_table
+        # Only the searched columns: a film's version moves with every edit.
+        watched = ", ".join(
+            sorted(
+                {
+                    name
+                    for text in (*SOURCES[kind], NAMES.get(kind, ""))
+                    for name in re.findall(r"\{row\}\.(\w+)", text)
+                }
+            )
         )
+        insert = " ".join(_statements(kind, "new", "insert"))
+        delete = " ".join(_statements(kind, "old", "delete"))
+        prefix = f"CREATE TRIGGER {table(kind)}"
+        cursor.execute(f"{prefix}_insert AFTER INSERT ON {source} BEGIN {insert} END")
+        cursor.execute(f"{prefix}_delete AFTER DELETE ON {source} BEGIN {delete} END")
+        cursor.execute(
+            f"{prefix}_update AFTER UPDATE OF {watched} ON {source} "
+            f"BEGIN {delete} {insert} END"
+        )
+        for name in [table(kind), *([trigram_table(kind)] if kind in NAMES else [])]:
+            cursor.execute(
+                f"INSERT INTO {name} (rowid, {', '.join(_columns(kind, name))}) "  # noqa: S608
+                f"SELECT t.id, {', '.join(_sources(kind, name))} FROM {source} t"
+            )
+
+
+def _columns(kind, name):
+    return ["name"] if name == trigram_table(kind) else TABLES[kind][1]
+
+
+def _sources(kind, name):
+    if name == trigram_table(kind):
+        return [sql_fold(NAMES[kind].format(row="t"))]
+    return _values(kind, "t")
 
 
 def drop_tables(cursor):
     for kind in TABLES:
+        for action in ("insert", "delete", "update"):
+            cursor.execute(f"DROP TRIGGER IF EXISTS {table(kind)}_{action}")
         cursor.execute(f"DROP TABLE IF EXISTS {table(kind)}")
-    for kind in NAMES:
-        cursor.execute(f"DROP TABLE IF EXISTS {trigram_table(kind)}")
+        if kind in NAMES:
+            cursor.execute(f"DROP TABLE IF EXISTS {trigram_table(kind)}")
 
 
-def register_functions(sender, connection, **kwargs):
-    """``films_fold()`` in SQL on SQLite (``connection_created``)."""
-    if connection.vendor == "sqlite":
-        connection.connection.create_function("films_fold", 1, fold, deterministic=True)
+# --- The names a film is found by (both engines) ---------------------------------------
 
 
-# --- Keeping them in step ----------------------------------------------------------------
-
-
-def refresh_films(film_ids, using=None):
-    """Write these films' search data again: their ``search_names``, and on
-    SQLite their rows and their characters' and scenes' rows (none for a
-    film that is gone). Called by ``films.derived.bump_films``."""
+def store_search_names(film_ids, using=None):
+    """Write ``search_names`` again for these films (those that still exist)."""
     using = using or "default"
     for chunk in batched(sorted({pk for pk in film_ids if pk is not None}), IN_LIST):
         _store_search_names(chunk, using)
-        if connections[using].vendor == "sqlite":
-            _refresh_sqlite(chunk, using)
-
-
-def refresh_rows(model, pks, using=None):
-    """Write the rows of people or themes again (SQLite; on PostgreSQL the
-    generated columns need nothing)."""
-    using = using or "default"
-    connection = connections[using]
-    if connection.vendor != "sqlite":
-        return
-    kind = {Person: "people", Theme: "themes"}.get(model)
-    if kind is None:
-        return
-    for chunk in batched(sorted(set(pks)), IN_LIST):
-        with connection.cursor() as cursor:
-            _write(cursor, kind, "t.id", chunk, chunk)
-
-
-def rebuild(using=None):
-    """Write every search row again (after a bulk load that bypassed the
-    guides' bookkeeping, or to repair the index)."""
-    using = using or "default"
-    film_ids = list(Film.objects.using(using).values_list("pk", flat=True))
-    for chunk in batched(film_ids, IN_LIST):
-        _store_search_names(chunk, using)
-    if connections[using].vendor != "sqlite":
-        return
-    with connections[using].cursor() as cursor:
-        for kind in TABLES:
-            cursor.execute(f"DELETE FROM {table(kind)}")  # noqa: S608 — our names
-        for kind in NAMES:
-            cursor.execute(f"DELETE FROM {trigram_table(kind)}")  # noqa: S608
-        for kind, (model, _, _) in TABLES.items():
-            _insert(cursor, kind, model, "1 = 1", [])
 
 
 def _store_search_names(film_ids, using):
@@ -226,49 +249,3 @@ def _store_search_names(film_ids, using):
             changed.append(Film(pk=pk, search_names=text))
     if changed:
         Film.objects.using(using).bulk_update(changed, ["search_names"])
-
-
-def _refresh_sqlite(film_ids, using):
-    tokens = " OR ".join(f'"f{int(pk)}"' for pk in film_ids)
-    with connections[using].cursor() as cursor:
-        _write(cursor, "films", "t.id", film_ids, film_ids)
-        for kind in ("characters", "scenes"):
-            # Rows of these films, found by their film token: their own rows
-            # may be gone already (a cascade).
-            cursor.execute(
-                f"SELECT rowid FROM {table(kind)} WHERE {table(kind)} MATCH %s",  # noqa: S608
-                [f"film : ({tokens})"],
-            )
-            stale = [row[0] for row in cursor.fetchall()]
-            _write(cursor, kind, "t.film_id", film_ids, stale)
-
-
-def _write(cursor, kind, column, ids, stale):
-    """Delete the ``stale`` rowids of ``kind``, then insert its rows whose
-    ``column`` is in ``ids``."""
-    for chunk in batched(stale, IN_LIST):
-        marks = ", ".join(["%s"] * len(chunk))
-        cursor.execute(f"DELETE FROM {table(kind)} WHERE rowid IN ({marks})", chunk)  # noqa: S608
-        if kind in NAMES:
-            cursor.execute(
-                f"DELETE FROM {trigram_table(kind)} WHERE rowid IN ({marks})",  # noqa: S608
-                chunk,
-            )
-    marks = ", ".join(["%s"] * len(ids))
-    _insert(cursor, kind, TABLES[kind][0], f"{column} IN ({marks})", list(ids))
-
-
-def _insert(cursor, kind, model, where, params):
-    source = model._meta.db_table
-    _, columns, _ = TABLES[kind]
-    cursor.execute(
-        f"INSERT INTO {table(kind)} (rowid, {', '.join(columns)}) "  # noqa: S608
-        f"SELECT t.id, {', '.join(SOURCES[kind])} FROM {source} t WHERE {where}",
-        params,
-    )
-    if kind in NAMES:
-        cursor.execute(
-            f"INSERT INTO {trigram_table(kind)} (rowid, name) "  # noqa: S608
-            f"SELECT t.id, {NAMES[kind]} FROM {source} t WHERE {where}",
-            params,
-        )

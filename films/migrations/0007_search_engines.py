@@ -86,7 +86,11 @@ def forwards(apps, schema_editor):
     elif connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             search_index.create_tables(cursor)
-    search_index.rebuild(using=connection.alias)
+    films = apps.get_model("films", "Film")
+    search_index.store_search_names(
+        films.objects.using(connection.alias).values_list("pk", flat=True),
+        using=connection.alias,
+    )
 
 
 def backwards(apps, schema_editor):
