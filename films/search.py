@@ -271,18 +271,13 @@ class Term:
         if len(self.words) > 1:
             return '"' + " ".join(self.words) + '"'
         word = self.words[0]
-        if len(word) >= PREFIX_MIN:
-            # The word itself ranks above words it merely begins.
-            return f'("{word}" OR "{word}"*)'
-        return f'"{word}"'
+        return f'"{word}"*' if len(word) >= PREFIX_MIN else f'"{word}"'
 
     def tsquery(self):
         if len(self.words) > 1:
             return "(" + " <-> ".join(f"'{w}'" for w in self.words) + ")"
         word = self.words[0]
-        if len(word) >= PREFIX_MIN:
-            return f"('{word}' | '{word}':*)"
-        return f"'{word}'"
+        return f"'{word}':*" if len(word) >= PREFIX_MIN else f"'{word}'"
 
 
 @dataclass
@@ -794,11 +789,14 @@ SQLITE_VISIBLE = {
     "characters": "f.status = 'published' AND (t.reveals_at IS NULL OR {seen_reveals_at})",
     "scenes": "f.status = 'published' AND {seen_starts_at}",
 }
+# Films seen to the end are one IN list (SQLite looks each row up in it);
+# the others, with how far into each, a small table of parameters.
 SQLITE_SEEN = (
-    "EXISTS (SELECT 1 FROM seen h WHERE h.film = t.film_id "
-    "AND (h.upto IS NULL OR t.{field} <= h.upto))"
+    "(t.film_id IN (SELECT film FROM seen_all) OR EXISTS (SELECT 1 FROM seen h "
+    "WHERE h.film = t.film_id AND t.{field} <= h.upto))"
 )
 CANDIDATES = 100  # names sharing trigrams with a misspelling, scored in Python
+FIRST_RANKED = 100  # matches looked up at first (see _sqlite_matches)
 
 
 def _sqlite_parts(kind):
@@ -806,7 +804,7 @@ def _sqlite_parts(kind):
     quote = connection.ops.quote_name
     model = DOCUMENTS[kind][0]
     films = quote(Film._meta.db_table)
-    joins = f"JOIN {quote(model._meta.db_table)} t ON t.id = {{fts}}.rowid"
+    joins = f"JOIN {quote(model._meta.db_table)} t ON t.id = p.id"
     if kind in ("characters", "scenes"):
         joins += f" JOIN {films} f ON f.id = t.film_id"
     condition = SQLITE_VISIBLE[kind].format(
@@ -819,17 +817,27 @@ def _sqlite_parts(kind):
 
 
 def _seen(horizons):
-    """The visitor's horizons as a common table expression and its params."""
-    if not horizons:
-        return "WITH seen(film, upto) AS (SELECT NULL, NULL WHERE 0) ", []
-    rows = ", ".join(["(%s, %s)"] * len(horizons))
-    params = []
-    for film_id, horizon in horizons.items():
-        params += [
-            int(film_id),
-            None if horizon.is_all else duration_microseconds(horizon.at),
-        ]
-    return f"WITH seen(film, upto) AS (VALUES {rows}) ", params
+    """The visitor's horizons as common table expressions and their params:
+    ``seen_all`` (films seen to the end) and ``seen`` (film, how far)."""
+    ended = [int(pk) for pk, horizon in horizons.items() if horizon.is_all]
+    partly = [(int(pk), h) for pk, h in horizons.items() if not h.is_all]
+    params = [*ended]
+    for pk, horizon in partly:
+        params += [pk, duration_microseconds(horizon.at)]
+    ended_sql = (
+        "SELECT NULL WHERE 0"
+        if not ended
+        else "VALUES " + ", ".join(["(%s)"] * len(ended))
+    )
+    partly_sql = (
+        "SELECT NULL, NULL WHERE 0"
+        if not partly
+        else "VALUES " + ", ".join(["(%s, %s)"] * len(partly))
+    )
+    return (
+        f"WITH seen_all(film) AS ({ended_sql}), seen(film, upto) AS ({partly_sql}) ",
+        params,
+    )
 
 
 def _sqlite(kinds, query, horizons, offset, limit):
@@ -861,29 +869,62 @@ def _sqlite_matches(kind, parsed, horizons, offset, limit):
     if not expression:
         return []
     if kind == "scenes":
-        films = " OR ".join(f'"f{int(pk)}"' for pk in horizons)
+        films = " OR ".join(_film_tokens(horizons))
         expression = f"{expression} AND film : ({films})"
     fts = search_index.table(kind)
     joins, condition = _sqlite_parts(kind)
     seen, params = _seen(horizons if kind in ("characters", "scenes") else {})
     rank = f"bm25({fts}, {', '.join(str(w) for w in weights)})"
-    sql = (
-        f"{seen}SELECT t.id, {SQLITE_SHOWN[kind]} FROM {fts} "  # noqa: S608 — our names
-        f"{joins.format(fts=fts)} WHERE {fts} MATCH %s AND {condition} "
-        f"ORDER BY {rank}, t.id LIMIT %s OFFSET %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, expression, limit, offset])
-        rows = cursor.fetchall()
-    return [_sqlite_found(kind, row, parsed.words) for row in rows]
+    # Ranked in the index first, then looked up and tested for visibility:
+    # the best FIRST rows only, for reading each match's row cost more than
+    # ranking them all. When fewer than a page of them are visible and
+    # there were more, all of them.
+    first = max(FIRST_RANKED, 4 * (offset + limit))
+    for cut in (first, -1):
+        sql = (
+            f"{seen}, p AS MATERIALIZED (SELECT rowid AS id, {rank} AS rank "  # noqa: S608
+            f"FROM {fts} WHERE {fts} MATCH %s ORDER BY rank, rowid LIMIT %s) "
+            f"SELECT (SELECT count(*) FROM p), t.id, {SQLITE_SHOWN[kind]} FROM p "
+            f"{joins} WHERE {condition} ORDER BY p.rank, p.id LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, expression, cut, limit, offset])
+            rows = cursor.fetchall()
+        if len(rows) == limit or not rows or rows[0][0] < first:
+            break
+    return [_sqlite_found(kind, row[1:], parsed.words) for row in rows]
+
+
+def _film_tokens(film_ids):
+    """FTS5 terms that match the scenes of these films (and, where a group
+    token stands for many of them, of a few others, which the horizon test
+    in SQL leaves out)."""
+    groups = {}
+    for pk in film_ids:
+        groups.setdefault(int(pk) // search_index.FILM_GROUP, []).append(int(pk))
+    tokens = []
+    for group, members in sorted(groups.items()):
+        if len(members) >= search_index.FILM_GROUP // 8:
+            tokens.append(f'"g{group}"')
+        else:
+            tokens += [f'"f{pk}"' for pk in sorted(members)]
+    return tokens
 
 
 def _sqlite_similar(kind, parsed, horizons, offset, limit):
     """Rows of ``kind`` whose name is like the query (pg_trgm's word
     similarity, above its threshold), most alike first."""
     query = " ".join(parsed.all_words)
+    # Candidates share four letters in a row with the query (two trigrams in
+    # a row): a name as alike as the threshold asks nearly always does, and
+    # far fewer names share that than share a single trigram ("the").
     grams = sorted(
-        {g for g in trigrams(query) if " " not in g}, key=lambda g: (len(g), g)
+        {
+            word[i : i + 4] if len(word) > 3 else word
+            for word in parsed.all_words
+            if len(word) > 2
+            for i in range(max(1, len(word) - 3))
+        }
     )
     if not grams:
         return []
@@ -891,9 +932,9 @@ def _sqlite_similar(kind, parsed, horizons, offset, limit):
     joins, condition = _sqlite_parts(kind)
     seen, params = _seen(horizons if kind in ("characters", "scenes") else {})
     sql = (
-        f"{seen}SELECT {fts}.name, t.id, {SQLITE_SHOWN[kind]} FROM {fts} "  # noqa: S608
-        f"{joins.format(fts=fts)} WHERE {fts} MATCH %s AND {condition} "
-        f"ORDER BY rank LIMIT {CANDIDATES}"
+        f"{seen}, p AS MATERIALIZED (SELECT rowid AS id, name, rank FROM {fts} "  # noqa: S608
+        f"WHERE {fts} MATCH %s ORDER BY rank LIMIT {CANDIDATES}) "
+        f"SELECT p.name, t.id, {SQLITE_SHOWN[kind]} FROM p {joins} WHERE {condition}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, " OR ".join(f'"{g}"' for g in grams)])

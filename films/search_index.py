@@ -69,9 +69,12 @@ def fold(text):
 
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 
-# kind → (model, FTS columns, bm25 weights). ``film`` columns hold a token
-# per film ("f12") so that a search can be limited to the visitor's films
-# inside the full-text index; they weigh nothing.
+# kind → (model, FTS columns, bm25 weights). A scene's ``film`` column holds
+# a token for its film ("f12") and one for its film's group of FILM_GROUP
+# consecutive ids ("g0"), so that a search can be limited to the visitor's
+# films inside the full-text index (a group stands for many of them, for
+# bm25 pays for every term of a query on every row); it weighs nothing.
+FILM_GROUP = 64
 TABLES = {
     "films": (Film, ("titles", "names", "premise"), (10.0, 4.0, 4.0)),
     "people": (Person, ("name", "original_name"), (10.0, 10.0)),
@@ -93,7 +96,7 @@ SOURCES = {
         "{row}.title",
         "{row}.location",
         "{row}.summary",
-        "'f' || {row}.film_id",
+        "'f' || {row}.film_id || ' g' || ({row}.film_id / " + str(FILM_GROUP) + ")",
     ),
 }
 # The names a misspelling is compared with (trigram tables).
