@@ -239,6 +239,7 @@ def build(films, scenes_per_film, seed):
         from django.utils.duration import duration_microseconds
 
         marks = ", ".join(["%s"] * 11)
+        insert = f"INSERT INTO films_scene ({columns}) VALUES ({marks})"  # noqa: S608
         with transaction.atomic(), connection.cursor() as cursor:
             batch = []
             for row in scenes():
@@ -246,16 +247,10 @@ def build(films, scenes_per_film, seed):
                     (*row[:4], *map(duration_microseconds, row[4:6]), *row[6:])
                 )
                 if len(batch) == 5000:
-                    cursor.executemany(
-                        f"INSERT INTO films_scene ({columns}) VALUES ({marks})",
-                        batch,  # noqa: S608
-                    )
+                    cursor.executemany(insert, batch)
                     batch = []
             if batch:
-                cursor.executemany(
-                    f"INSERT INTO films_scene ({columns}) VALUES ({marks})",
-                    batch,  # noqa: S608
-                )
+                cursor.executemany(insert, batch)
         with connection.cursor() as cursor:
             # The triggers filled the FTS5 tables row by row; merge their
             # segments as a quiet hour's maintenance would, then analyse.
