@@ -996,11 +996,18 @@ def _stem(word):
 def _word_snippet(text, words):
     """Like :func:`_snippet`, for full-text matches: whole words are marked
     whose folded form begins with a word searched for (or its stem)."""
-    stems = {_stem(w) for w in words if len(w) >= MIN_LENGTH}
+    stems = sorted({_stem(w) for w in words if len(w) >= MIN_LENGTH}, key=len)
+    if text and text.isascii():
+        # Folding ASCII is lower-casing: one regular expression does it all.
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.I)
 
-    def matches(token):
-        folded = fold(token)
-        return any(folded.startswith(stem) for stem in stems)
+        def matches(token):
+            return bool(stems) and pattern.match(token) is not None
+    else:
+
+        def matches(token):
+            folded = fold(token)
+            return any(folded.startswith(stem) for stem in stems)
 
     tokens = (text or "").split()
     start = next(
