@@ -267,17 +267,22 @@ class Term:
 
     words: tuple
 
-    def fts5(self):
+    @property
+    def open_ended(self):
+        """Whether the word may also be the start of longer words."""
+        return len(self.words) == 1 and len(self.words[0]) >= PREFIX_MIN
+
+    def fts5(self, prefix=False):
         if len(self.words) > 1:
             return '"' + " ".join(self.words) + '"'
         word = self.words[0]
-        return f'"{word}"*' if len(word) >= PREFIX_MIN else f'"{word}"'
+        return f'"{word}"*' if prefix and self.open_ended else f'"{word}"'
 
-    def tsquery(self):
+    def tsquery(self, prefix=False):
         if len(self.words) > 1:
             return "(" + " <-> ".join(f"'{w}'" for w in self.words) + ")"
         word = self.words[0]
-        return f"'{word}':*" if len(word) >= PREFIX_MIN else f"'{word}'"
+        return f"'{word}':*" if prefix and self.open_ended else f"'{word}'"
 
 
 @dataclass
@@ -291,24 +296,30 @@ class Parsed:
     words: list = dataclasses.field(default_factory=list)
     all_words: list = dataclasses.field(default_factory=list)
 
-    def fts5(self, columns):
-        """An FTS5 expression over ``columns``; every word a quoted string."""
+    @property
+    def open_ended(self):
+        """Whether matching words as beginnings could find more."""
+        return any(term.open_ended for group in self.groups for term in group)
+
+    def fts5(self, columns, prefix=False):
+        """An FTS5 expression over ``columns``; every word a quoted string.
+        With ``prefix``, words also match as the start of longer words."""
         if not self.groups:
             return ""
         expression = " AND ".join(
-            "(" + " OR ".join(term.fts5() for term in group) + ")"
+            "(" + " OR ".join(term.fts5(prefix) for term in group) + ")"
             for group in self.groups
         )
         for term in self.excluded:
             expression = f"({expression}) NOT {term.fts5()}"
         return "{" + " ".join(columns) + "} : (" + expression + ")"
 
-    def tsquery(self):
+    def tsquery(self, prefix=False):
         """``to_tsquery`` text; the words are quoted and hold only ``\\w``."""
         if not self.groups:
             return ""
         parts = [
-            "(" + " | ".join(term.tsquery() for term in group) + ")"
+            "(" + " | ".join(term.tsquery(prefix) for term in group) + ")"
             for group in self.groups
         ]
         parts += [f"!{term.tsquery()}" for term in self.excluded]
@@ -512,7 +523,7 @@ def postgres_statement(kinds, query, horizons, offset, limit, *, similar=False):
     params = {
         "config": CONFIG,
         "query": query,
-        "tsquery": parse(query).tsquery(),
+        "tsquery": parse(query).tsquery(prefix=similar),
         "film_ids": _id_array(horizons),
         "seen_all": _id_array(i for i, h in horizons.items() if h.is_all),
         "partly_ids": _id_array(i for i, h in horizons.items() if not h.is_all),
@@ -532,10 +543,12 @@ def _id_array(ids):
 
 @functools.cache
 def _statement(kinds, similar=False):
-    """The SQL text for ``kinds``: their best matches (and for people, names
-    like the query when no person matched), or with ``similar``, their names
-    most like the query. Only our own constants and table names go into it;
-    everything the visitor sends is a parameter."""
+    """The SQL text for ``kinds``: their best matches, and for people, names
+    like the query when no person matched; with ``similar`` (the second
+    statement, when no word matched anything: its words then match as
+    beginnings too), names like the query for every kind that has them and
+    where nothing matched. Only our own constants and table names go into
+    it; everything the visitor sends is a parameter."""
     quote = connection.ops.quote_name
     tables = {
         kind: quote(model._meta.db_table) for kind, (model, _) in DOCUMENTS.items()
@@ -552,13 +565,11 @@ def _statement(kinds, similar=False):
     for kind in kinds:
         table, visible = tables[kind], VISIBLE[kind].format(**names)
         matches = f"t.search_document @@ {TSQUERY} AND {visible}"
-        parts = []
-        if not similar:
-            parts.append(
-                f"(SELECT t.id, ts_rank(t.search_document, {TSQUERY}) AS rank, "  # noqa: S608
-                f"false AS similar FROM {table} t WHERE {matches} {page})"
-            )
-        if similar or kind == "people":
+        parts = [
+            f"(SELECT t.id, ts_rank(t.search_document, {TSQUERY}) AS rank, "  # noqa: S608
+            f"false AS similar FROM {table} t WHERE {matches} {page})"
+        ]
+        if kind in NAME_FIELDS and (similar or kind == "people"):
             # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
             # People are found by name only and rarely share a word with a
             # query, so their names are tried whenever no person matched;
@@ -606,19 +617,15 @@ HEADLINE_OPTIONS = (
 def _postgres(kinds, query, horizons, offset, limit):
     # No horizon set: no scene is visible, so scenes are not searched at all.
     kinds = [kind for kind in kinds if kind != "scenes" or horizons]
-    if not parse(query).groups:
-        # No word to look for (only stop words, or only exclusions): names
-        # like the query, if any.
-        similar = [kind for kind in kinds if kind in NAME_FIELDS]
-        return _run(similar, query, horizons, offset, limit, similar=True)[0]
     found, matched = _run(kinds, query, horizons, offset, limit)
-    similar = [kind for kind in kinds if kind in NAME_FIELDS and kind != "people"]
-    if not matched and similar:
-        # No word matched anywhere: perhaps a misspelt title or name. A second
-        # statement looks for films, characters and themes named like the
-        # query. (Not when something matched: most searches would pay for a
-        # second statement to add names that merely look like the query.)
-        found |= _run(similar, query, horizons, offset, limit, similar=True)[0]
+    if not matched:
+        # No word matched anywhere: perhaps a word still being typed, or a
+        # misspelt title or name. A second statement matches the words as
+        # beginnings of longer words too ("tark", "solar") and looks for
+        # names like the query where nothing matched. (Not when something
+        # matched: words as beginnings cost more to match and to rank, and
+        # most searches would pay for names that merely look like the query.)
+        found |= _run(kinds, query, horizons, offset, limit, similar=True)[0]
     return found
 
 
@@ -841,31 +848,38 @@ def _seen(horizons):
 
 
 def _sqlite(kinds, query, horizons, offset, limit):
+    """As :func:`_postgres` does: words as they are; when nothing matched,
+    as beginnings of longer words too, and names like the query."""
     parsed = parse(query)
     kinds = [kind for kind in kinds if kind != "scenes" or horizons]
-    found, matched = {}, False
-    for kind in kinds:
-        found[kind] = _sqlite_matches(kind, parsed, horizons, offset, limit)
-        matched = matched or bool(found[kind])
-    # As on PostgreSQL: people named like the query whenever no person
-    # matched; titles and other names only when no word matched anything.
-    if (
-        "people" in found
-        and not found["people"]
-        and (offset == 0 or not _sqlite_matches("people", parsed, horizons, 0, 1))
-    ):
-        found["people"] = _sqlite_similar("people", parsed, horizons, offset, limit)
-    if not matched:
-        for kind in kinds:
-            if kind in NAME_FIELDS and kind != "people":
-                found[kind] = _sqlite_similar(kind, parsed, horizons, offset, limit)
+    found = {
+        kind: _sqlite_matches(kind, parsed, horizons, offset, limit) for kind in kinds
+    }
+    second = not any(found.values())
+    prefix = second and parsed.open_ended
+    if prefix:
+        found = {
+            kind: _sqlite_matches(kind, parsed, horizons, offset, limit, prefix)
+            for kind in kinds
+        }
+    # Names like the query where nothing matched: people's always, others'
+    # only when no word matched anything.
+    for kind in NAME_FIELDS if second else ["people"]:
+        if (
+            kind in found
+            and not found[kind]
+            and (
+                offset == 0 or not _sqlite_matches(kind, parsed, horizons, 0, 1, prefix)
+            )
+        ):
+            found[kind] = _sqlite_similar(kind, parsed, horizons, offset, limit)
     return found
 
 
-def _sqlite_matches(kind, parsed, horizons, offset, limit):
+def _sqlite_matches(kind, parsed, horizons, offset, limit, prefix=False):
     _, columns, weights = search_index.TABLES[kind]
     searched = [c for c in columns if c != "film"]
-    expression = parsed.fts5(searched)
+    expression = parsed.fts5(searched, prefix)
     if not expression:
         return []
     if kind == "scenes":

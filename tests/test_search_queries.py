@@ -160,17 +160,20 @@ def test_hostile_input_gets_a_page_never_an_error(client, query):
 
 def test_engine_syntax_in_a_query_is_only_words():
     parsed = parse('title:stalker NEAR(zone) "meat grinder" -war or "x*y"')
-    expression = parsed.fts5(["title", "summary"])
-    # Every word is a quoted string; the only syntax is our own.
-    # Words joined by punctuation are a phrase of their words.
-    assert expression == (
+    # Every word is a quoted string; the only syntax is our own. Words
+    # joined by punctuation are a phrase of their words.
+    assert parsed.fts5(["title", "summary"]) == (
         '{title summary} : ((("title stalker") AND ("near zone")'
-        ' AND ("meat grinder" OR "x y")) NOT "war"*)'
+        ' AND ("meat grinder" OR "x y")) NOT "war")'
     )
     assert parsed.tsquery() == (
         "(('title' <-> 'stalker')) & (('near' <-> 'zone'))"
-        " & (('meat' <-> 'grinder') | ('x' <-> 'y')) & !'war':*"
+        " & (('meat' <-> 'grinder') | ('x' <-> 'y')) & !'war'"
     )
+    # When nothing matched, single words match as beginnings too.
+    parsed = parse("tark* ok")
+    assert parsed.fts5(["name"], prefix=True) == '{name} : (("tark"*) AND ("ok"))'
+    assert parsed.tsquery(prefix=True) == "('tark':*) & ('ok')"
 
 
 def test_only_exclusions_or_stop_words_search_for_nothing_by_words():
