@@ -142,3 +142,29 @@ def test_the_fts_tables_equal_a_fresh_build_after_many_kinds_of_writes():
     kept = {kind: fts_rows(kind) for kind in search_index.TABLES}
     assert all(kept.values())
     assert kept == rebuilt_rows()
+
+
+def test_a_reverted_and_a_recovered_guide_are_found(client):
+    import reversion
+    from reversion.models import Version
+
+    film = build_guide(slug="rev-2000", title="Original")
+    Scene.objects.filter(film=film, screen_position=1).update(title="Lantern")
+    film.refresh_from_db()
+    with reversion.create_revision():
+        film.save()
+    film.title = "Changed"
+    film.save()
+    assert "/films/rev-2000/" in found(client, "Changed")
+    Version.objects.get_for_object(film).first().revision.revert(delete=True)
+    assert "/films/rev-2000/" in found(client, "Original")
+    assert found(client, "Changed") == []
+
+    pk = film.pk
+    film.delete()
+    assert found(client, "Original") == []
+    Version.objects.get_deleted(Film).get(object_id=str(pk)).revision.revert()
+    assert "/films/rev-2000/" in found(client, "Original")
+    assert found(client, "Lantern", "scenes", {"seen_rev-2000": "all"}) == [
+        "/films/rev-2000/timeline/#scene-1"
+    ]
