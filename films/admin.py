@@ -697,6 +697,7 @@ class FilmForm(forms.ModelForm):
             "title",
             "year",
             "original_title",
+            "other_titles",
             "slug",
             "status",
             "featured",
@@ -820,6 +821,7 @@ class FilmAdmin(RevealScenesMixin, VersionAdmin):
                 "fields": [
                     ("title", "year"),
                     "original_title",
+                    "other_titles",
                     "slug",
                     ("status", "featured"),
                     "runtime",

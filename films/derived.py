@@ -31,6 +31,7 @@ from django.db.models.signals import (
 )
 from django.utils import timezone
 
+from films import search_index
 from films.models import (
     CatalogueVersion,
     Character,
@@ -184,6 +185,8 @@ def bump_films(film_ids, *, touch=False, using=None):
                 for pk, index in reveal_index(chunk, using).items()
             ]
             Film.objects.using(using).bulk_update(films, ["reveal_index"])
+            # The names search finds the film by, in the same transaction.
+            search_index.store_search_names(chunk, using=using)
 
 
 def _publish(film_ids, gone_slugs=(), using=None):

@@ -359,6 +359,13 @@ class Film(GuideModel):
 
     title = models.CharField(max_length=200)
     original_title = models.CharField(max_length=200, blank=True)
+    other_titles = models.TextField(
+        blank=True,
+        default="",
+        help_text="Other titles the film is known by, one a line: release titles "
+        "in other countries, transliterations of the original title. Searched, "
+        "never shown as the title.",
+    )
     slug = models.SlugField(
         max_length=220, unique=True, help_text="Title and year: stalker-1979."
     )
@@ -421,6 +428,12 @@ class Film(GuideModel):
     )
     reveal_index = models.JSONField(
         default=dict, blank=True, editable=False, serialize=False
+    )
+    # The names the guide shows before any spoiler — its people and its
+    # spoiler-free characters — kept with the version (films.search_index),
+    # so that search finds the film by them.
+    search_names = models.TextField(
+        default="", blank=True, editable=False, serialize=False
     )
 
     objects = FilmQuerySet.as_manager()

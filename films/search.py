@@ -1,17 +1,29 @@
 """Search across films, people, characters, themes and scenes — never past
-the visitor's horizon.
+the visitor's horizon — with one behaviour on both engines.
 
-PostgreSQL: full-text search over weighted ``tsvector`` expressions (titles and
-names above premises and descriptions above scene text), each backed by a
-stored generated column with a GIN index that migration 0003 builds from the
-very same expressions; ``pg_trgm`` similarity on names (people's whenever no
-person matched, titles and other names when no word matched anything), so that
-a misspelt "tarkovksy" still finds its man. One SQL statement
-answers a search; headlines are computed only for the results on the page.
+What the visitor types is read once (:func:`parse`): words, each matched as
+itself or as the start of a longer word ("tark" finds Tarkovsky), folded to
+lower case without accents ("Stanislaw" finds "Stanisław"), English stop
+words left out; ``"quoted phrases"``, ``-word`` and ``or`` as on the web. It
+is then written out for the engine, every word quoted, so that nothing typed
+is ever read as the engine's own syntax.
 
-SQLite (the embedded default): the same interface with ``icontains`` and
-snippets cut in Python — no ranking beyond "name before text", no typo
-tolerance, no stemming.
+PostgreSQL: full-text search over weighted ``tsvector`` columns (titles and
+names above premises and descriptions above scene text), stored and indexed
+(migration 0007) with the ``films_search`` configuration (English, accents
+removed); ``pg_trgm`` similarity on names (people's whenever no person
+matched, titles and other names when no word matched anything), so that a
+misspelt "tarkovksy" still finds its man. One SQL statement answers a search;
+headlines are computed only for the results on the page.
+
+SQLite (the embedded default): FTS5 tables (``films/search_index.py``) ranked
+with bm25 under the same weights, one statement a kind; typos by FTS5's
+trigram tokenizer, which finds names sharing trigrams with the query, scored
+as ``pg_trgm``'s word similarity is and kept above the same threshold.
+
+A film is found by its titles (original and other titles too), the work it is
+based on, its premise, and the names its guide shows before any spoiler (cast,
+crew, spoiler-free characters).
 
 Spoiler safety: a film's premise, people, themes and spoiler-free characters
 are always searchable; a character introduced later, and every scene, only
@@ -20,6 +32,7 @@ one). Hidden rows are filtered out in the database, so their text is never
 loaded, matched or shown.
 """
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -28,13 +41,16 @@ from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.urls import reverse
+from django.utils.duration import duration_microseconds
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from films import search_index
 from films.models import Character, Credit, Film, Person, Scene, Theme
+from films.search_index import fold
 from films.spoilers import Horizon
 
-CONFIG = "english"
+CONFIG = "films_search"  # English, accents removed (migration 0007)
 MIN_LENGTH = 2
 MAX_LENGTH = 200
 PER_KIND = 5  # results per kind on the grouped page
@@ -65,10 +81,20 @@ def vector(*weighted_fields):
     return combined
 
 
-# The searched text of each kind, with its weight. Migration 0003 indexes
-# exactly these expressions; a query must use them unchanged to use the index.
+# The searched text of each kind, with its weight, as migration 0007 stores
+# and indexes it on PostgreSQL (and ``films/search_index.py`` on SQLite).
 DOCUMENTS = {
-    "films": (Film, [("title", "A"), ("original_title", "A"), ("premise", "B")]),
+    "films": (
+        Film,
+        [
+            ("title", "A"),
+            ("original_title", "A"),
+            ("other_titles", "A"),
+            ("based_on", "B"),
+            ("search_names", "B"),
+            ("premise", "B"),
+        ],
+    ),
     "people": (Person, [("name", "A"), ("original_name", "A")]),
     "characters": (Character, [("name", "A"), ("description", "B")]),
     "themes": (Theme, [("name", "A"), ("description", "B")]),
@@ -90,8 +116,254 @@ SNIPPET_FIELDS = {
 
 
 def document(kind):
-    """The weighted vector of ``kind``, as an expression (for the migration)."""
+    """The weighted vector of ``kind``, as an expression."""
     return vector(*DOCUMENTS[kind][1])
+
+
+# --- What the visitor typed ------------------------------------------------------------
+
+# PostgreSQL's English stop words (``english.stop``): left out on both
+# engines, so that "the zone" asks the same of each.
+STOPWORDS = frozenset(
+    [
+        "i",
+        "me",
+        "my",
+        "myself",
+        "we",
+        "our",
+        "ours",
+        "ourselves",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "he",
+        "him",
+        "his",
+        "himself",
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "it",
+        "its",
+        "itself",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "themselves",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "this",
+        "that",
+        "these",
+        "those",
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "have",
+        "has",
+        "had",
+        "having",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "a",
+        "an",
+        "the",
+        "and",
+        "but",
+        "if",
+        "or",
+        "because",
+        "as",
+        "until",
+        "while",
+        "of",
+        "at",
+        "by",
+        "for",
+        "with",
+        "about",
+        "against",
+        "between",
+        "into",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
+        "to",
+        "from",
+        "up",
+        "down",
+        "in",
+        "out",
+        "on",
+        "off",
+        "over",
+        "under",
+        "again",
+        "further",
+        "then",
+        "once",
+        "here",
+        "there",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "both",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "such",
+        "no",
+        "nor",
+        "not",
+        "only",
+        "own",
+        "same",
+        "so",
+        "than",
+        "too",
+        "very",
+        "s",
+        "t",
+        "can",
+        "will",
+        "just",
+        "don",
+        "should",
+        "now",
+    ]
+)
+PREFIX_MIN = 3  # shorter words match only themselves ("ta" is not a prefix)
+SIMILARITY = 0.6  # pg_trgm's word_similarity_threshold, on both engines
+WORD = re.compile(r"\w+")
+CHUNK = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word, or a phrase's words, already folded; only ``\\w`` characters."""
+
+    words: tuple
+
+    @property
+    def open_ended(self):
+        """Whether the word may also be the start of longer words."""
+        return len(self.words) == 1 and len(self.words[0]) >= PREFIX_MIN
+
+    def fts5(self, prefix=False):
+        if len(self.words) > 1:
+            return '"' + " ".join(self.words) + '"'
+        word = self.words[0]
+        return f'"{word}"*' if prefix and self.open_ended else f'"{word}"'
+
+    def tsquery(self, prefix=False):
+        if len(self.words) > 1:
+            return "(" + " <-> ".join(f"'{w}'" for w in self.words) + ")"
+        word = self.words[0]
+        return f"'{word}':*" if prefix and self.open_ended else f"'{word}'"
+
+
+@dataclass
+class Parsed:
+    """A search: every group must match (a group is terms joined by "or"),
+    no excluded term may. ``words`` are all the words asked for, for
+    snippets; ``all_words`` also the stop words, for similarity."""
+
+    groups: list = dataclasses.field(default_factory=list)
+    excluded: list = dataclasses.field(default_factory=list)
+    words: list = dataclasses.field(default_factory=list)
+    all_words: list = dataclasses.field(default_factory=list)
+
+    @property
+    def open_ended(self):
+        """Whether matching words as beginnings could find more."""
+        return any(term.open_ended for group in self.groups for term in group)
+
+    def fts5(self, columns, prefix=False):
+        """An FTS5 expression over ``columns``; every word a quoted string.
+        With ``prefix``, words also match as the start of longer words."""
+        if not self.groups:
+            return ""
+        expression = " AND ".join(
+            "(" + " OR ".join(term.fts5(prefix) for term in group) + ")"
+            for group in self.groups
+        )
+        for term in self.excluded:
+            expression = f"({expression}) NOT {term.fts5()}"
+        return "{" + " ".join(columns) + "} : (" + expression + ")"
+
+    def tsquery(self, prefix=False):
+        """``to_tsquery`` text; the words are quoted and hold only ``\\w``."""
+        if not self.groups:
+            return ""
+        parts = [
+            "(" + " | ".join(term.tsquery(prefix) for term in group) + ")"
+            for group in self.groups
+        ]
+        parts += [f"!{term.tsquery()}" for term in self.excluded]
+        return " & ".join(parts)
+
+
+def parse(query):
+    """Read a cleaned query (:func:`clean_query`) into a :class:`Parsed`.
+
+    A word split by punctuation ("pre-war") is a phrase of its parts, less
+    the stop words and single letters ("Ivan's" is "ivan"); a search of
+    nothing but exclusions searches nothing.
+    """
+    parsed = Parsed()
+    either = False
+    for match in CHUNK.finditer(query):
+        minus, quoted, bare = match.groups()
+        if bare is not None:
+            if bare.lower() == "or":
+                either = bool(parsed.groups)
+                continue
+            negated = bare.startswith("-") and len(bare) > 1
+            words = WORD.findall(fold(bare[1:] if negated else bare))
+            parsed.all_words += words
+            words = [w for w in words if len(w) > 1 and w not in STOPWORDS]
+        else:
+            negated = minus == "-"
+            words = WORD.findall(fold(quoted))
+            parsed.all_words += words
+        if not words:
+            continue
+        term = Term(tuple(words[:20]))
+        if negated:
+            parsed.excluded.append(term)
+        elif either:
+            parsed.groups[-1].append(term)
+            parsed.words += term.words
+        else:
+            parsed.groups.append([term])
+            parsed.words += term.words
+        either = False
+    if not parsed.groups:
+        parsed.excluded = []
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -193,7 +465,7 @@ def search(raw_query, horizons, *, kind=None, page=1):
 # index). What the visitor typed and their horizons are parameters, never
 # part of the SQL text.
 
-TSQUERY = "websearch_to_tsquery(%(config)s::regconfig, %(query)s)"
+TSQUERY = "to_tsquery(%(config)s::regconfig, %(tsquery)s)"
 
 # Which rows of each kind a visitor may find; ``t`` is the kind's table.
 #
@@ -251,6 +523,7 @@ def postgres_statement(kinds, query, horizons, offset, limit, *, similar=False):
     params = {
         "config": CONFIG,
         "query": query,
+        "tsquery": parse(query).tsquery(prefix=similar),
         "film_ids": _id_array(horizons),
         "seen_all": _id_array(i for i, h in horizons.items() if h.is_all),
         "partly_ids": _id_array(i for i, h in horizons.items() if not h.is_all),
@@ -270,10 +543,12 @@ def _id_array(ids):
 
 @functools.cache
 def _statement(kinds, similar=False):
-    """The SQL text for ``kinds``: their best matches (and for people, names
-    like the query when no person matched), or with ``similar``, their names
-    most like the query. Only our own constants and table names go into it;
-    everything the visitor sends is a parameter."""
+    """The SQL text for ``kinds``: their best matches, and for people, names
+    like the query when no person matched; with ``similar`` (the second
+    statement, when no word matched anything: its words then match as
+    beginnings too), names like the query for every kind that has them and
+    where nothing matched. Only our own constants and table names go into
+    it; everything the visitor sends is a parameter."""
     quote = connection.ops.quote_name
     tables = {
         kind: quote(model._meta.db_table) for kind, (model, _) in DOCUMENTS.items()
@@ -290,13 +565,11 @@ def _statement(kinds, similar=False):
     for kind in kinds:
         table, visible = tables[kind], VISIBLE[kind].format(**names)
         matches = f"t.search_document @@ {TSQUERY} AND {visible}"
-        parts = []
-        if not similar:
-            parts.append(
-                f"(SELECT t.id, ts_rank(t.search_document, {TSQUERY}) AS rank, "  # noqa: S608
-                f"false AS similar FROM {table} t WHERE {matches} {page})"
-            )
-        if similar or kind == "people":
+        parts = [
+            f"(SELECT t.id, ts_rank(t.search_document, {TSQUERY}) AS rank, "  # noqa: S608
+            f"false AS similar FROM {table} t WHERE {matches} {page})"
+        ]
+        if kind in NAME_FIELDS and (similar or kind == "people"):
             # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
             # People are found by name only and rarely share a word with a
             # query, so their names are tried whenever no person matched;
@@ -345,13 +618,14 @@ def _postgres(kinds, query, horizons, offset, limit):
     # No horizon set: no scene is visible, so scenes are not searched at all.
     kinds = [kind for kind in kinds if kind != "scenes" or horizons]
     found, matched = _run(kinds, query, horizons, offset, limit)
-    similar = [kind for kind in kinds if kind in NAME_FIELDS and kind != "people"]
-    if not matched and similar:
-        # No word matched anywhere: perhaps a misspelt title or name. A second
-        # statement looks for films, characters and themes named like the
-        # query. (Not when something matched: most searches would pay for a
-        # second statement to add names that merely look like the query.)
-        found |= _run(similar, query, horizons, offset, limit, similar=True)[0]
+    if not matched:
+        # No word matched anywhere: perhaps a word still being typed, or a
+        # misspelt title or name. A second statement matches the words as
+        # beginnings of longer words too ("tark", "solar") and looks for
+        # names like the query where nothing matched. (Not when something
+        # matched: words as beginnings cost more to match and to rank, and
+        # most searches would pay for names that merely look like the query.)
+        found |= _run(kinds, query, horizons, offset, limit, similar=True)[0]
     return found
 
 
@@ -493,8 +767,288 @@ def _snippet(text, words):
     return mark_safe(prefix + "".join(parts) + suffix)  # noqa: S308 — escaped
 
 
-# Full text where the database has it; ``icontains`` everywhere else.
-ENGINES = {"postgresql": _postgres}
+# --- SQLite: FTS5 -------------------------------------------------------------------------
+#
+# One statement a kind: the visible rows whose FTS5 row matches, ranked by
+# bm25 with the weights of ``search_index.TABLES``, cut to the page, with
+# what a hit shows. Scenes are first limited to the visitor's films inside
+# the index (each scene's row holds its film's token), so that a common word
+# in 300,000 scenes costs no more than in the few films they have seen. The
+# visitor's horizons are a table of parameters (``seen``), never SQL text.
+
+SQLITE_SHOWN = {
+    # title, slug, film slug, film title, year, original title, snippet text
+    "films": "t.title, t.slug, t.slug, t.title, t.year, t.original_title, t.premise",
+    "people": "t.name, t.slug, NULL, NULL, NULL, NULL, t.original_name",
+    "themes": "t.name, t.slug, NULL, NULL, NULL, NULL, t.description",
+    "characters": (
+        "t.name, t.slug, f.slug, f.title, f.year, f.original_title, t.description"
+    ),
+    "scenes": "t.title, t.slug, f.slug, f.title, f.year, f.original_title, t.summary",
+}
+SQLITE_VISIBLE = {
+    "films": "t.status = 'published'",
+    "people": (
+        "EXISTS (SELECT 1 FROM {credits} c JOIN {films} f ON f.id = c.film_id "
+        "WHERE c.person_id = t.id AND f.status = 'published')"
+    ),
+    "themes": "1",
+    "characters": "f.status = 'published' AND (t.reveals_at IS NULL OR {seen_reveals_at})",
+    "scenes": "f.status = 'published' AND {seen_starts_at}",
+}
+# Films seen to the end are one IN list (SQLite looks each row up in it);
+# the others, with how far into each, a small table of parameters.
+SQLITE_SEEN = (
+    "(t.film_id IN (SELECT film FROM seen_all) OR EXISTS (SELECT 1 FROM seen h "
+    "WHERE h.film = t.film_id AND t.{field} <= h.upto))"
+)
+CANDIDATES = 100  # names sharing trigrams with a misspelling, scored in Python
+FIRST_RANKED = 100  # matches looked up at first (see _sqlite_matches)
+
+
+def _sqlite_parts(kind):
+    """(FROM … JOIN …, the visibility condition) for ``kind``'s table ``t``."""
+    quote = connection.ops.quote_name
+    model = DOCUMENTS[kind][0]
+    films = quote(Film._meta.db_table)
+    joins = f"JOIN {quote(model._meta.db_table)} t ON t.id = p.id"
+    if kind in ("characters", "scenes"):
+        joins += f" JOIN {films} f ON f.id = t.film_id"
+    condition = SQLITE_VISIBLE[kind].format(
+        credits=quote(Credit._meta.db_table),
+        films=films,
+        seen_reveals_at=SQLITE_SEEN.format(field="reveals_at"),
+        seen_starts_at=SQLITE_SEEN.format(field="starts_at"),
+    )
+    return joins, condition
+
+
+def _seen(horizons):
+    """The visitor's horizons as common table expressions and their params:
+    ``seen_all`` (films seen to the end) and ``seen`` (film, how far)."""
+    ended = [int(pk) for pk, horizon in horizons.items() if horizon.is_all]
+    partly = [(int(pk), h) for pk, h in horizons.items() if not h.is_all]
+    params = [*ended]
+    for pk, horizon in partly:
+        params += [pk, duration_microseconds(horizon.at)]
+    ended_sql = (
+        "SELECT NULL WHERE 0"
+        if not ended
+        else "VALUES " + ", ".join(["(%s)"] * len(ended))
+    )
+    partly_sql = (
+        "SELECT NULL, NULL WHERE 0"
+        if not partly
+        else "VALUES " + ", ".join(["(%s, %s)"] * len(partly))
+    )
+    return (
+        f"WITH seen_all(film) AS ({ended_sql}), seen(film, upto) AS ({partly_sql}) ",
+        params,
+    )
+
+
+def _sqlite(kinds, query, horizons, offset, limit):
+    """As :func:`_postgres` does: words as they are; when nothing matched,
+    as beginnings of longer words too, and names like the query."""
+    parsed = parse(query)
+    kinds = [kind for kind in kinds if kind != "scenes" or horizons]
+    found = {
+        kind: _sqlite_matches(kind, parsed, horizons, offset, limit) for kind in kinds
+    }
+    second = not any(found.values())
+    prefix = second and parsed.open_ended
+    if prefix:
+        found = {
+            kind: _sqlite_matches(kind, parsed, horizons, offset, limit, prefix)
+            for kind in kinds
+        }
+    # Names like the query where nothing matched: people's always, others'
+    # only when no word matched anything.
+    for kind in NAME_FIELDS if second else ["people"]:
+        if (
+            kind in found
+            and not found[kind]
+            and (
+                offset == 0 or not _sqlite_matches(kind, parsed, horizons, 0, 1, prefix)
+            )
+        ):
+            found[kind] = _sqlite_similar(kind, parsed, horizons, offset, limit)
+    return found
+
+
+def _sqlite_matches(kind, parsed, horizons, offset, limit, prefix=False):
+    _, columns, weights = search_index.TABLES[kind]
+    searched = [c for c in columns if c != "film"]
+    expression = parsed.fts5(searched, prefix)
+    if not expression:
+        return []
+    if kind == "scenes":
+        films = " OR ".join(_film_tokens(horizons))
+        expression = f"{expression} AND film : ({films})"
+    fts = search_index.table(kind)
+    joins, condition = _sqlite_parts(kind)
+    seen, params = _seen(horizons if kind in ("characters", "scenes") else {})
+    rank = f"bm25({fts}, {', '.join(str(w) for w in weights)})"
+    # Ranked in the index first, then looked up and tested for visibility:
+    # the best FIRST rows only, for reading each match's row cost more than
+    # ranking them all. When fewer than a page of them are visible and
+    # there were more, all of them.
+    first = max(FIRST_RANKED, 4 * (offset + limit))
+    for cut in (first, -1):
+        sql = (
+            f"{seen}, p AS MATERIALIZED (SELECT rowid AS id, {rank} AS rank "  # noqa: S608
+            f"FROM {fts} WHERE {fts} MATCH %s ORDER BY rank, rowid LIMIT %s) "
+            f"SELECT (SELECT count(*) FROM p), t.id, {SQLITE_SHOWN[kind]} FROM p "
+            f"{joins} WHERE {condition} ORDER BY p.rank, p.id LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, expression, cut, limit, offset])
+            rows = cursor.fetchall()
+        if len(rows) == limit or not rows or rows[0][0] < first:
+            break
+    return [_sqlite_found(kind, row[1:], parsed.words) for row in rows]
+
+
+def _film_tokens(film_ids):
+    """FTS5 terms that match the scenes of these films (and, where a group
+    token stands for many of them, of a few others, which the horizon test
+    in SQL leaves out)."""
+    groups = {}
+    for pk in film_ids:
+        groups.setdefault(int(pk) // search_index.FILM_GROUP, []).append(int(pk))
+    tokens = []
+    for group, members in sorted(groups.items()):
+        if len(members) >= search_index.FILM_GROUP // 8:
+            tokens.append(f'"g{group}"')
+        else:
+            tokens += [f'"f{pk}"' for pk in sorted(members)]
+    return tokens
+
+
+def _sqlite_similar(kind, parsed, horizons, offset, limit):
+    """Rows of ``kind`` whose name is like the query (pg_trgm's word
+    similarity, above its threshold), most alike first."""
+    query = " ".join(parsed.all_words)
+    # Candidates share four letters in a row with the query (two trigrams in
+    # a row): a name as alike as the threshold asks nearly always does, and
+    # far fewer names share that than share a single trigram ("the").
+    grams = sorted(
+        {
+            word[i : i + 4] if len(word) > 3 else word
+            for word in parsed.all_words
+            if len(word) > 2
+            for i in range(max(1, len(word) - 3))
+        }
+    )
+    if not grams:
+        return []
+    fts = search_index.trigram_table(kind)
+    joins, condition = _sqlite_parts(kind)
+    seen, params = _seen(horizons if kind in ("characters", "scenes") else {})
+    sql = (
+        f"{seen}, p AS MATERIALIZED (SELECT rowid AS id, name, rank FROM {fts} "  # noqa: S608
+        f"WHERE {fts} MATCH %s ORDER BY rank LIMIT {CANDIDATES}) "
+        f"SELECT p.name, t.id, {SQLITE_SHOWN[kind]} FROM p {joins} WHERE {condition}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, " OR ".join(f'"{g}"' for g in grams)])
+        rows = cursor.fetchall()
+    scored = sorted(
+        ((word_similarity(query, name), row) for name, *row in rows),
+        key=lambda pair: (-pair[0], pair[1][0]),
+    )
+    alike = [row for score, row in scored if score >= SIMILARITY - 1e-9]
+    return [
+        _sqlite_found(kind, row, parsed.words) for row in alike[offset : offset + limit]
+    ]
+
+
+def _sqlite_found(kind, row, words):
+    _, title, slug, film_slug, film_title, year, original, text = row
+    film = FilmRef(film_slug, film_title, year, original) if film_slug else None
+    return Found(kind, title, slug, film, _word_snippet(text, words))
+
+
+def trigrams(text):
+    """``text``'s trigrams in order, as ``pg_trgm`` makes them: each word
+    folded and padded with two spaces before and one after."""
+    grams = []
+    for word in WORD.findall(fold(text)):
+        padded = f"  {word} "
+        grams += [padded[i : i + 3] for i in range(len(padded) - 2)]
+    return grams
+
+
+def word_similarity(query, text):
+    """``pg_trgm``'s ``word_similarity(query, text)``: the best, over the
+    stretches of ``text``'s trigrams, of shared / (query's + stretch's -
+    shared) — 1 when the query is a word of the text, less for each trigram
+    a misspelling changes."""
+    wanted = set(trigrams(query))
+    if not wanted:
+        return 0.0
+    grams = trigrams(text)
+    hits = [i for i, gram in enumerate(grams) if gram in wanted]
+    best = 0.0
+    for n, first in enumerate(hits):
+        shared = set()
+        for last in hits[n:]:
+            shared.add(grams[last])
+            count = len(shared)
+            best = max(best, count / (len(wanted) + last - first + 1 - count))
+    return best
+
+
+def _stem(word):
+    """A word's likely stem, only to mark its forms in a snippet."""
+    for ending in ("ies", "es", "s", "ing", "ed", "y"):
+        if word.endswith(ending) and len(word) - len(ending) >= PREFIX_MIN:
+            return word[: -len(ending)]
+    return word
+
+
+def _word_snippet(text, words):
+    """Like :func:`_snippet`, for full-text matches: whole words are marked
+    whose folded form begins with a word searched for (or its stem)."""
+    stems = sorted({_stem(w) for w in words if len(w) >= MIN_LENGTH}, key=len)
+    if text and text.isascii():
+        # Folding ASCII is lower-casing: one regular expression does it all.
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.I)
+
+        def matches(token):
+            return bool(stems) and pattern.match(token) is not None
+    else:
+
+        def matches(token):
+            folded = fold(token)
+            return any(folded.startswith(stem) for stem in stems)
+
+    tokens = (text or "").split()
+    start = next(
+        (
+            i
+            for i, token in enumerate(tokens)
+            if any(matches(w) for w in WORD.findall(token))
+        ),
+        0,
+    )
+    start = max(0, start - SNIPPET_WORDS // 3)
+    piece = " ".join(tokens[start : start + SNIPPET_WORDS])
+    parts, done = [], 0
+    if stems:
+        for match in WORD.finditer(piece):
+            if matches(match.group()):
+                parts += [escape(piece[done : match.start()]), "<mark>"]
+                parts += [escape(match.group()), "</mark>"]
+                done = match.end()
+    parts.append(escape(piece[done:]))
+    prefix = "… " if start else ""
+    suffix = " …" if start + SNIPPET_WORDS < len(tokens) else ""
+    return mark_safe(prefix + "".join(parts) + suffix)  # noqa: S308 — escaped
+
+
+# Full text on both engines; ``icontains`` on any other database.
+ENGINES = {"postgresql": _postgres, "sqlite": _sqlite}
 
 
 # --- Presenting a result -----------------------------------------------------------------

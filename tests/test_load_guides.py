@@ -320,7 +320,7 @@ def unknown_field(tmp_path):
     path, place = changed_guides(tmp_path, mutate)
     return path, [
         f'{place}: films.film ["two-2001"], field "titel": unknown field; '
-        "films.film has title, original_title, slug,",
+        "films.film has title, original_title, other_titles, slug,",
         f'{place}: films.film ["two-2001"], field "title": is missing; it is '
         "required: text (a JSON string)",
     ]

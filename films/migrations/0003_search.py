@@ -17,6 +17,37 @@ from django.db.models.sql import Query
 COLUMN = "search_document"
 
 
+# The documents as this migration made them (``films/search.py`` has since
+# moved on; migration 0007 rebuilt the columns): kind → (model, fields).
+CONFIG = "english"
+DOCUMENTS = {
+    "films": ("Film", [("title", "A"), ("original_title", "A"), ("premise", "B")]),
+    "people": ("Person", [("name", "A"), ("original_name", "A")]),
+    "characters": ("Character", [("name", "A"), ("description", "B")]),
+    "themes": ("Theme", [("name", "A"), ("description", "B")]),
+    "scenes": ("Scene", [("title", "C"), ("location", "C"), ("summary", "D")]),
+}
+NAME_FIELDS = {
+    "films": "title",
+    "people": "name",
+    "characters": "name",
+    "themes": "name",
+}
+
+
+def document(kind):
+    from django.contrib.postgres.search import SearchVector
+
+    parts = [
+        SearchVector(field, weight=weight, config=CONFIG)
+        for field, weight in DOCUMENTS[kind][1]
+    ]
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined + part
+    return combined
+
+
 def _document_sql(model, expression, schema_editor):
     query = Query(model, alias_cols=False)
     compiler = query.get_compiler(connection=schema_editor.connection)
@@ -27,10 +58,8 @@ def _document_sql(model, expression, schema_editor):
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from films.search import DOCUMENTS, NAME_FIELDS, document
-
-    for kind, (model_class, _) in DOCUMENTS.items():
-        model = apps.get_model("films", model_class.__name__)
+    for kind, (model_name, _) in DOCUMENTS.items():
+        model = apps.get_model("films", model_name)
         table = schema_editor.quote_name(model._meta.db_table)
         expression = _document_sql(model, document(kind), schema_editor)
         schema_editor.execute(
@@ -42,7 +71,7 @@ def create(apps, schema_editor):
             f"ON {table} USING gin ({COLUMN})"
         )
     for kind, field in NAME_FIELDS.items():
-        model = apps.get_model("films", DOCUMENTS[kind][0].__name__)
+        model = apps.get_model("films", DOCUMENTS[kind][0])
         index = GinIndex(OpClass(F(field), name="gin_trgm_ops"), name=f"films_{kind}_trgm")
         schema_editor.add_index(model, index)
 
@@ -50,14 +79,12 @@ def create(apps, schema_editor):
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from films.search import DOCUMENTS, NAME_FIELDS
-
     for kind, field in NAME_FIELDS.items():
-        model = apps.get_model("films", DOCUMENTS[kind][0].__name__)
+        model = apps.get_model("films", DOCUMENTS[kind][0])
         index = GinIndex(OpClass(F(field), name="gin_trgm_ops"), name=f"films_{kind}_trgm")
         schema_editor.remove_index(model, index)
-    for model_class, _ in DOCUMENTS.values():
-        model = apps.get_model("films", model_class.__name__)
+    for model_name, _ in DOCUMENTS.values():
+        model = apps.get_model("films", model_name)
         table = schema_editor.quote_name(model._meta.db_table)
         schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN {COLUMN}")
 
