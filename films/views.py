@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.db.models import Prefetch, Q, Value
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -566,7 +566,6 @@ def search_page(request):
             "found": any(group.hits for group in groups),
             "search_messages": messages,
             "query_string": urlencode(params),
-            "full_text": connection.vendor == "postgresql",
         },
     )
 

@@ -242,3 +242,9 @@ def test_late_film_words_are_not_found_at_the_default_horizon(client):
         )
         for snippet in snippets:
             assert word not in re.sub("</?mark>", "", snippet).lower(), (word, snippet)
+
+
+def test_the_search_page_makes_no_excuse_for_its_engine(client):
+    response = client.get("/search/", {"q": "tarkovksy"})
+    assert "need PostgreSQL" not in response.text
+    assert "running on SQLite" not in response.text
