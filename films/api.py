@@ -68,8 +68,20 @@ api = NinjaAPI(
 )
 
 READ = ["GET", "HEAD"]
+# HEAD is served by each GET view, but left out of the schema: OpenAPI would
+# need a second operation id for the same thing.
 WRITE = ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 TimeCode = str  # "1:12" or "1:12:30"
+
+
+def read(path, **kwargs):
+    """A GET operation at ``path``, answering HEAD too."""
+
+    def decorator(view):
+        api.api_operation(["HEAD"], path, include_in_schema=False, **kwargs)(view)
+        return api.get(path, **kwargs)(view)
+
+    return decorator
 
 
 # --- Errors: JSON, with a message a client can act on ------------------------------
@@ -412,8 +424,7 @@ def clamp(horizon, film):
 # --- Endpoints ----------------------------------------------------------------------
 
 
-@api.api_operation(
-    READ,
+@read(
     "/films/",
     response={200: FilmPage, 400: BadParameters},
     summary="Published films, filtered like the catalogue",
@@ -488,8 +499,7 @@ def films(
     }
 
 
-@api.api_operation(
-    READ,
+@read(
     "/films/{slug}/",
     response={200: Guide, 400: Message, 404: Message},
     summary="One film's guide up to a horizon",
@@ -678,8 +688,7 @@ def spoiler_free_character(credit):
     return {"slug": character.slug, "name": character.name}
 
 
-@api.api_operation(
-    READ,
+@read(
     "/people/{slug}/",
     response={200: PersonOut, 404: Message},
     summary="A person and their films and roles",
@@ -729,8 +738,7 @@ def person(request: HttpRequest, response: HttpResponse, slug: str):
     }
 
 
-@api.api_operation(
-    READ,
+@read(
     "/search/",
     response={200: SearchOut, 400: BadParameters},
     summary="Search films, scenes, characters, themes and people",
