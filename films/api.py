@@ -509,7 +509,7 @@ def film_guide(
     response: HttpResponse,
     slug: str,
     seen: str = "none",
-    order: Literal["screen", "story"] | str = "screen",
+    order: str = "screen",
 ):
     """The guide as far as ``seen`` (``none``, ``all`` or ``H:MM[:SS]``;
     default ``none`` — no cookie is read): scenes in screen or story
