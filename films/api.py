@@ -22,7 +22,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
@@ -72,6 +72,11 @@ READ = ["GET", "HEAD"]
 # need a second operation id for the same thing.
 WRITE = ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 TimeCode = str  # "1:12" or "1:12:30"
+SEEN = Query(
+    "none",
+    description="How far into the film the client has watched: none (the "
+    "default), all, or a time H:MM[:SS].",
+)
 
 
 def read(path, **kwargs):
@@ -508,8 +513,8 @@ def film_guide(
     request: HttpRequest,
     response: HttpResponse,
     slug: str,
-    seen: str = "none",
-    order: str = "screen",
+    seen: str = SEEN,
+    order: str = Query("screen", description="screen (the default) or story."),
 ):
     """The guide as far as ``seen`` (``none``, ``all`` or ``H:MM[:SS]``;
     default ``none`` — no cookie is read): scenes in screen or story
@@ -747,8 +752,12 @@ def search(
     request: HttpRequest,
     response: HttpResponse,
     q: str = "",
-    seen: str = "none",
-    kind: str | None = None,
+    seen: str = Query(
+        "none", description="The horizon for every film: none, all or H:MM[:SS]."
+    ),
+    kind: str | None = Query(
+        None, description="One kind of result, paged: " + ", ".join(site_search.KINDS)
+    ),
     page: str = "1",
 ):
     """The search page's search, under one horizon for every film: ``seen``
