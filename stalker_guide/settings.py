@@ -167,6 +167,8 @@ INSTALLED_APPS = [
     # Full-text and trigram search on PostgreSQL; harmless on SQLite.
     "django.contrib.postgres",
     "django_filters",
+    # The read API (/api/v1/); listed so its docs use our own static files.
+    "ninja",
     # Editors' history: every admin change is a revision they can compare,
     # revert, or recover a deleted film from.
     "reversion",
