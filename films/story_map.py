@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from films.spoilers import format_timecode
+from films.templatetags.guide import ordinal
 
 WIDTH = 640
 PAD = 10
@@ -90,14 +91,6 @@ class StoryMap:
     nonlinearity: str = ""
     compact: bool = False
     width: int = WIDTH
-
-    @property
-    def body_top(self):
-        return self.scene_y
-
-    @property
-    def body_bottom(self):
-        return self.height - 4
 
 
 def _x(at, runtime):
@@ -209,13 +202,13 @@ def build(
         # As wide as the revealed scenes are on screen, scene for scene.
         right = max(b.x + b.width for b in blocks) - PAD
         at = float(PAD)
-        for scene in sorted(scenes, key=lambda s: s.story_position):
+        by_story = sorted(scenes, key=lambda s: s.story_position)
+        for rank, scene in enumerate(by_story, start=1):
             width = (scene.ends_at - scene.starts_at).total_seconds() / span * right
             block = Block(
                 x=round(at, 2),
                 width=max(round(width, 2), 1.5),
-                label=f"{_scene_label(scene)}; in the story, "
-                f"{_ordinal_among(scene, scenes)} of these",
+                label=f"{_scene_label(scene)}; in the story, {ordinal(rank)} of these",
                 href=link(scene),
                 css="map-scene map-story",
             )
@@ -233,12 +226,11 @@ def build(
         y = story_y + STORY_ROW
         told = nonlinearity_text(scenes, horizon)
     rows = []
-    shown = {scene.pk for scene in scenes}
     for slug, name in lanes:
         y += LABEL_ROW
         lane = Lane(name=name, kind="character", y=y, css="map-lane", fill="#5c5953")
         for scene, block in zip(scenes, blocks, strict=True):
-            if scene.pk in shown and any(p[0] == slug for p in scene.people):
+            if any(p[0] == slug for p in scene.people):
                 lane.marks.append(Block(x=block.x, width=block.width))
         rows.append(lane)
         y += MARK_ROW
@@ -329,18 +321,6 @@ def compact(*, film, starts, horizon):
         lanes=[],
         compact=True,
     )
-
-
-def _ordinal_among(scene, scenes):
-    ranked = sorted(scenes, key=lambda s: s.story_position)
-    return _ordinal(ranked.index(scene) + 1)
-
-
-def _ordinal(n):
-    suffix = (
-        "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    )
-    return f"{n}{suffix}"
 
 
 def _desc(film, scenes, horizon, order, rows, told):

@@ -5,6 +5,8 @@ nothing serious in either colour scheme."""
 import pytest
 from django.core.management import call_command
 
+from tests.browser.accessibility import serious_accessibility_problems
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MIRROR = "/films/mirror-1975"
@@ -65,23 +67,10 @@ def test_a_keyboard_reaches_a_scene_on_the_map_and_follows_it(
 def test_no_serious_accessibility_violations_on_the_maps(
     browser, live_server, guides, scheme
 ):
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe = Axe()
-    context = browser.new_context(base_url=live_server.url, color_scheme=scheme)
-    page = context.new_page()
-    problems = []
-    for url in [
+    urls = [
         f"{MIRROR}/timeline/?seen=all&order=story",
         f"{MIRROR}/timeline/?seen=0:40&order=story",
         f"{MIRROR}/timeline/",
         f"{MIRROR}/?seen=1:00",
-    ]:
-        page.goto(url)
-        results = axe.run(page)
-        for violation in results.response["violations"]:
-            if violation["impact"] in ("serious", "critical"):
-                targets = [node["target"] for node in violation["nodes"]][:3]
-                problems.append(f"{url}: {violation['id']} {targets}")
-    context.close()
-    assert problems == []
+    ]
+    assert serious_accessibility_problems(browser, live_server.url, urls, scheme) == []

@@ -5,6 +5,8 @@ placeholders' links — with JavaScript on and off — and an accessibility scan
 import pytest
 from django.core.management import call_command
 
+from tests.browser.accessibility import serious_accessibility_problems
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 STALKER = "/films/stalker-1979"
@@ -142,18 +144,4 @@ PAGES = [
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_accessibility_violations(browser, live_server, stalker, scheme):
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe = Axe()
-    context = browser.new_context(base_url=live_server.url, color_scheme=scheme)
-    page = context.new_page()
-    problems = []
-    for url in PAGES:
-        page.goto(url)
-        results = axe.run(page)
-        for violation in results.response["violations"]:
-            if violation["impact"] in ("serious", "critical"):
-                targets = [node["target"] for node in violation["nodes"]][:3]
-                problems.append(f"{url}: {violation['id']} {targets}")
-    context.close()
-    assert problems == []
+    assert serious_accessibility_problems(browser, live_server.url, PAGES, scheme) == []
