@@ -31,7 +31,7 @@ from django.db.models.signals import (
 )
 from django.utils import timezone
 
-from films import search_index
+from films import documents, search_index
 from films.models import (
     CatalogueVersion,
     Character,
@@ -153,7 +153,7 @@ def reveal_index(film_ids, using=None):
     return index
 
 
-def bump_films(film_ids, *, touch=False, using=None):
+def bump_films(film_ids, *, touch=False, using=None, later=False):
     """A new version for each of these films, and for the catalogue.
 
     A film's new version is the catalogue's new version, so versions only
@@ -161,6 +161,13 @@ def bump_films(film_ids, *, touch=False, using=None):
     made again), ever share one: a cache key built from an old version is
     never read again. ``touch`` also sets the films' ``updated_at`` (their
     "Last updated" and ``Last-Modified``).
+
+    The documents pages read (``films/documents.py``) are stored at the new
+    version in the same transaction — or, with ``later``, once it commits,
+    for all the films its writes touched together: for writes of many rows
+    one by one (loading a dump, a revert, a cascading delete), which would
+    otherwise build a guide's documents once per row. Until then a page
+    builds them itself (never showing another version's).
     """
     film_ids = {pk for pk in film_ids if pk is not None}
     with transaction.atomic(using=using):
@@ -187,6 +194,36 @@ def bump_films(film_ids, *, touch=False, using=None):
             Film.objects.using(using).bulk_update(films, ["reveal_index"])
             # The names search finds the film by, in the same transaction.
             search_index.store_search_names(chunk, using=using)
+            # What its pages read, at its new version (films/documents.py).
+            if later:
+                store_documents_later(chunk, using)
+            else:
+                documents.store(chunk, using=using)
+
+
+# Films whose documents wait for their transaction to commit, by database.
+_waiting = {}
+
+
+def store_documents_later(film_ids, using):
+    alias = using or "default"
+    _waiting.setdefault(alias, set()).update(film_ids)
+    transaction.on_commit(functools.partial(_store_waiting, alias), using=using)
+
+
+def waiting(film_id, using):
+    """Whether this film's documents already wait for a commit."""
+    return film_id in _waiting.get(using or "default", ())
+
+
+def _store_waiting(alias):
+    # Registered once per write; the first to run stores them all. Films of a
+    # transaction that rolled back are stored too: harmlessly, at their
+    # versions (and a deleted film has none).
+    film_ids = _waiting.pop(alias, set())
+    if film_ids:
+        with transaction.atomic(using=alias):
+            documents.store(film_ids, using=alias)
 
 
 def _publish(film_ids, gone_slugs=(), using=None):
@@ -240,7 +277,7 @@ def render_before_save(sender, instance, raw, using, **kwargs):
             instance.version = current
 
 
-def bump_after_write(sender, instance, using, created, **kwargs):
+def bump_after_write(sender, instance, using, created, raw=False, **kwargs):
     """A saved row: a new version for the guides that show it.
 
     Only versions move here; ``updated_at`` ("Last updated") is the film's
@@ -255,7 +292,7 @@ def bump_after_write(sender, instance, using, created, **kwargs):
         # (and only at its slug: a renamed film is gone from its old address).
         old_slug = instance.__dict__.pop("_old_slug", None)
         slugs = [instance.slug, *([old_slug] if old_slug else [])]
-        bump_films([instance.pk, *recommending(slugs, using)], using=using)
+        bump_films([instance.pk, *recommending(slugs, using)], using=using, later=raw)
         if old_slug:
             transaction.on_commit(
                 functools.partial(_publish, (), [old_slug], using=using),
@@ -264,7 +301,7 @@ def bump_after_write(sender, instance, using, created, **kwargs):
     elif created and sender in (Person, Theme, Genre, Country, Language):
         bump_films([], using=using)  # no guide shows a new one yet: the catalogue
     else:
-        bump_films(films_of(instance, using), using=using)
+        bump_films(films_of(instance, using), using=using, later=raw)
 
 
 def recommending(slugs, using=None):
@@ -288,14 +325,15 @@ def bump_after_delete(sender, instance, using, **kwargs):
     if sender not in FILMS_OF:
         return
     if sender is Film:
-        bump_films(recommending([instance.slug], using), using=using)
+        bump_films(recommending([instance.slug], using), using=using, later=True)
         transaction.on_commit(
             functools.partial(_publish, (), [instance.slug], using=using),
             using=using,
         )
         return
     noted = instance.__dict__.pop("_films_before_delete", None)
-    bump_films(films_of(instance, using) if noted is None else noted, using=using)
+    films = films_of(instance, using) if noted is None else noted
+    bump_films(films, using=using, later=True)
 
 
 def bump_after_m2m(sender, instance, action, reverse, model, pk_set, using, **kwargs):
@@ -308,7 +346,8 @@ def bump_after_m2m(sender, instance, action, reverse, model, pk_set, using, **kw
         return
     if not reverse:
         owner = instance.pk if isinstance(instance, Film) else instance.film_id
-        bump_films([owner], using=using)
+        # A dump's many-to-many rows follow its raw saves: with them, later.
+        bump_films([owner], using=using, later=waiting(owner, using))
     elif action == "post_clear":
         bump_films(getattr(instance, "_films_before_clear", []), using=using)
     elif model is Film:

@@ -995,3 +995,29 @@ class CatalogueVersion(models.Model):
 
     def __str__(self):
         return f"catalogue version {self.version}"
+
+
+class FilmDocument(models.Model):
+    """One part of a film's guide as its pages read it (``films/documents.py``):
+    JSON built on every write to the guide, at the guide's ``version``.
+
+    Derived data: a part of another version or format is never shown (the page
+    builds it afresh), and ``manage.py render_text`` rebuilds them all.
+    """
+
+    film = models.ForeignKey(Film, on_delete=models.DB_CASCADE, related_name="+")
+    name = models.CharField(max_length=20)
+    version = models.PositiveBigIntegerField()
+    format = models.PositiveSmallIntegerField()
+    data = models.TextField()
+
+    class Meta:
+        default_permissions = ()  # derived: nobody edits it
+        constraints = [
+            models.UniqueConstraint(
+                fields=["film", "name"], name="filmdocument_film_name"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} of film {self.film_id} at version {self.version}"

@@ -8,14 +8,13 @@ across films are served through the page cache (``films/pages.py``).
 
 import json
 import sys
-from collections import defaultdict
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
-from django.db.models import Prefetch, Q, Value
-from django.http import HttpResponse
+from django.db.models import Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -24,21 +23,18 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
 
-from films import search, story_map
+from films import documents, search, story_map
 from films.filters import FilmFilter
 from films.markup import plain_text
 from films.models import (
-    Country,
     Credit,
     Film,
     FilmTheme,
-    Genre,
-    Language,
     Person,
     Scene,
     Theme,
 )
-from films.pages import AMP_MARK, ORDERS, film_page, site_page
+from films.pages import AMP_MARK, ORDERS, film_page, film_urls, site_page
 from films.spoilers import ALL, format_timecode, remembered_horizon
 
 PAGE_SIZE = 20
@@ -144,10 +140,10 @@ def film_detail(request, page):
     """Overview: facts, credits, premise, the plot summary up to the horizon."""
     film, horizon = page.film, page.horizon
     url = page.page_url
-    sections = list(film.plot_sections.up_to(horizon).order_by("position"))
+    part = documents.load(film, ["overview"])["overview"]
     hidden = [at for at in page.points.of("plot") if not horizon.reveals(at)]
-    credits = list(film.credits.select_related("person", "character"))
-    facets = film_facets(film)
+    credits = [documents.row(credit) for credit in part["credits"]]
+    facets = {kind: part[kind] for kind in FACETS}
     crew = [
         (role.label, [c for c in credits if c.role == role])
         for role in Credit.Role
@@ -160,7 +156,7 @@ def film_detail(request, page):
         )
         if page.points.scenes
         else None,
-        "plot_sections": sections,
+        "plot_sections": documents.revealed(part["plot"], horizon),
         "plot_hidden": hidden_summary(
             url, hidden, film, "The rest of the plot", "more parts of the plot"
         ),
@@ -171,25 +167,13 @@ def film_detail(request, page):
     }
 
 
+FACETS = ("languages", "countries", "genres")
+
+
 def film_facets(film):
-    """The film's languages, countries and genres, in one query."""
-    kinds = [
-        (Language, "languages", "code"),
-        (Country, "countries", "code"),
-        (Genre, "genres", "slug"),
-    ]
-    queries = [
-        model.objects.filter(films=film)
-        .order_by()
-        .values_list(Value(kind), key, "name")
-        for model, kind, key in kinds
-    ]
-    facets = {kind: [] for _, kind, _ in kinds}
-    for kind, key, name in queries[0].union(*queries[1:], all=True).order_by():
-        facets[kind].append((key, name))
-    for values in facets.values():
-        values.sort(key=lambda item: item[1])
-    return facets
+    """The film's languages, countries and genres: ``{kind: [(key, name)]}``."""
+    part = documents.load(film, ["overview"])["overview"]
+    return {kind: [tuple(item) for item in part[kind]] for kind in FACETS}
 
 
 def json_ld(page, credits, facets):
@@ -232,56 +216,56 @@ def json_ld(page, credits, facets):
     return mark_safe(escaped)  # noqa: S308 — JSON with markup characters escaped
 
 
+def revealed_scenes(page, part):
+    """The scenes the horizon reveals, in screen order, each with its
+    characters the horizon reveals (``people``: slug and name) and its
+    themes (``theme_ids``, ``tags``: theme id, slug, name)."""
+    horizon = page.horizon
+    scenes = []
+    for data in part["scenes"]:
+        if not horizon.reveals(documents.seconds_to_time(data["starts_at"])):
+            continue
+        scene = documents.row(data)
+        scene.pk = scene.id
+        scene.cast = [
+            (slug, name, is_main, position)
+            for slug, name, is_main, position, at in data["characters"]
+            if horizon.reveals(documents.seconds_to_time(at))
+        ]
+        scene.people = [(slug, name) for slug, name, *_ in scene.cast]
+        scenes.append(scene)
+    return scenes
+
+
 def timeline_rows(page, *, text=True):
     """The revealed scenes in the page's order, each with its characters
     (``people``) and themes (``theme_tags``); the main characters on screen
     so far (the map's lanes) and the themes shown (the legend)."""
-    film, horizon, order = page.film, page.horizon, page.order
-    film_themes = list(
-        film.film_themes.values_list("theme_id", "theme__slug", "theme__name")
-    )
+    parts = documents.load(page.film, ["scenes", "themes"])
+    film_themes = [
+        (item["theme_id"], item["theme"]["slug"], item["theme"]["name"])
+        for item in parts["themes"]
+    ]
     colours = {
         theme_id: n % THEME_COLOURS for n, (theme_id, *_) in enumerate(film_themes)
     }
-    scenes = film.scenes.up_to(horizon).defer("summary")
-    if not text:
-        scenes = scenes.defer("summary", "summary_html", "location")
-    scenes = list(
-        scenes.order_by("story_position" if order == "story" else "screen_position")
-    )
-    # Who and what is in each scene, as plain tuples: two queries over the
-    # link tables rather than a model instance per link.
-    people, tags = defaultdict(list), defaultdict(list)
-    ids = [scene.id for scene in scenes]
-    cast = Scene.characters.through.objects.filter(scene_id__in=ids).filter(
-        horizon.q("character__reveals_at")
-    )
+    scenes = revealed_scenes(page, parts["scenes"])
+    if page.order == "story":
+        scenes.sort(key=lambda s: s.story_position)
     main = {}
-    for scene_id, slug, name, is_main, position in cast.order_by(
-        "character__position", "character__name"
-    ).values_list(
-        "scene_id",
-        "character__slug",
-        "character__name",
-        "character__is_main",
-        "character__position",
-    ):
-        people[scene_id].append((slug, name))
-        if is_main:
-            main[slug] = (position, name)
-    themes = Scene.themes.through.objects.filter(scene_id__in=ids)
-    for scene_id, theme_id, slug, name in themes.order_by("theme__name").values_list(
-        "scene_id", "theme_id", "theme__slug", "theme__name"
-    ):
-        tags[scene_id].append((slug, name, colours.get(theme_id, THEME_COLOURS)))
+    for scene in scenes:
+        for slug, name, is_main, position in scene.cast:
+            if is_main:
+                main[slug] = (position, name)
+        scene.theme_tags = [
+            (slug, name, colours.get(theme_id, THEME_COLOURS))
+            for theme_id, slug, name in scene.themes
+        ]
     # A scene's place in the story among the scenes revealed: its place among
     # all of them would tell how many unreached scenes come before it.
     by_story = sorted(scenes, key=lambda s: s.story_position)
     for rank, scene in enumerate(by_story, start=1):
         scene.story_rank = rank
-    for scene in scenes:
-        scene.people = people[scene.id]
-        scene.theme_tags = tags[scene.id]
     shown_themes = {slug for scene in scenes for slug, _, _ in scene.theme_tags}
     return {
         "scenes": scenes,
@@ -354,7 +338,7 @@ def timeline(request, page):
 def timeline_map(request, page):
     """The story map alone, as an image to share or embed: the same horizon
     rules as the timeline; its scenes link to their places on the timeline."""
-    timeline_url = page.site + reverse("films:timeline", args=[page.film.slug])
+    timeline_url = page.site + film_urls(page.film)["timeline"]
     order = page.order
 
     def link(scene):
@@ -365,17 +349,19 @@ def timeline_map(request, page):
     return "films/timeline_map.svg", {"story_map": _map(page, rows, link=link)}
 
 
+def revealed_characters(page):
+    """The characters the horizon reveals, with their credits and beats (all
+    of them: a page keeps the beats it may show), and the scenes part."""
+    part = documents.load(page.film, ["characters"])["characters"]
+    return documents.revealed(part, page.horizon)
+
+
 @film_page("characters")
 def characters(request, page):
     film, horizon = page.film, page.horizon
-    people = list(
-        film.characters.up_to(horizon).prefetch_related(
-            Prefetch("credits", queryset=Credit.objects.select_related("person"))
-        )
-    )
     hidden = [at for at in page.points.of("character") if not horizon.reveals(at)]
     return "films/characters.html", {
-        "characters": people,
+        "characters": revealed_characters(page),
         "characters_hidden": hidden_summary(
             page.page_url, hidden, film, "One more character", "more characters"
         ),
@@ -385,12 +371,11 @@ def characters(request, page):
 @film_page("character")
 def character_detail(request, page, character_slug):
     film, horizon = page.film, page.horizon
-    character = get_object_or_404(
-        film.characters.prefetch_related(
-            Prefetch("credits", queryset=Credit.objects.select_related("person"))
-        ),
-        slug=character_slug,
-    )
+    parts = documents.load(film, ["characters", "scenes"])
+    found = [c for c in parts["characters"] if c["slug"] == character_slug]
+    if not found:
+        raise Http404("No such character.")
+    character = documents.row(found[0])
     url = page.page_url
     context = {"character_hidden": None}
     if not horizon.reveals(character.reveals_at):
@@ -400,7 +385,7 @@ def character_detail(request, page, character_slug):
         )
         character = None
     else:
-        beats = list(character.beats.up_to(horizon))
+        beats = documents.revealed(found[0]["beats"], horizon)
         hidden = [
             at
             for at in page.points.of(f"beats:{character.slug}")
@@ -411,7 +396,11 @@ def character_detail(request, page, character_slug):
             beats_hidden=hidden_summary(
                 url, hidden, film, "The next step of their story", "more steps"
             ),
-            scenes=list(character.scenes.up_to(horizon).in_screen_order()),
+            scenes=[
+                scene
+                for scene in revealed_scenes(page, parts["scenes"])
+                if any(slug == character_slug for slug, _ in scene.people)
+            ],
         )
     return "films/character_detail.html", {"character": character, **context}
 
@@ -420,14 +409,9 @@ def character_detail(request, page, character_slug):
 def film_themes(request, page):
     film, horizon = page.film, page.horizon
     url = page.page_url
-    analyses = list(film.film_themes.select_related("theme"))
-    scenes = list(
-        film.scenes.up_to(horizon)
-        .filter(themes__in=[ft.theme_id for ft in analyses])
-        .prefetch_related("themes")
-        .in_screen_order()
-        .distinct()
-    )
+    parts = documents.load(film, ["themes", "scenes"])
+    analyses = [documents.row(item) for item in parts["themes"]]
+    scenes = revealed_scenes(page, parts["scenes"])
     for index, analysis in enumerate(analyses):
         analysis.colour = index % THEME_COLOURS
         analysis.hidden = unless_revealed(
@@ -435,7 +419,9 @@ def film_themes(request, page):
         )
         analysis.visible = analysis.hidden is None
         analysis.carried_by = [
-            s for s in scenes if analysis.theme_id in {t.id for t in s.themes.all()}
+            s
+            for s in scenes
+            if any(theme_id == analysis.theme_id for theme_id, *_ in s.themes)
         ]
     return "films/themes.html", {"analyses": analyses}
 
@@ -459,7 +445,9 @@ def ending(request, page):
 @film_page("next")
 def watch_next(request, page):
     film = page.film
-    recommendations = list(film.recommendations.all())
+    recommendations = [
+        documents.row(item) for item in documents.load(film, ["next"])["next"]
+    ]
     guided = set(
         Film.objects.published()
         .filter(slug__in=[r.target_slug for r in recommendations])

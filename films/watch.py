@@ -20,7 +20,7 @@ page again at each scene's start — never for a moment ahead of the clock.
 
 from datetime import timedelta
 
-from films.models import CharacterBeat, FilmTheme, PlotSection
+from films import documents
 from films.pages import film_page
 from films.spoilers import (
     Horizon,
@@ -28,6 +28,7 @@ from films.spoilers import (
     effective_horizon,
     format_timecode,
 )
+from films.views import revealed_scenes
 
 
 def recap_start(request, page):
@@ -64,15 +65,9 @@ def watch(request, page):
     starts = sorted(at for _, at, _ in page.points.scenes)
     shown = [at for at in starts if horizon.reveals(at)]
     upcoming = [at for at in starts if not horizon.reveals(at)]
-    scenes = list(
-        film.scenes.up_to(horizon)
-        .in_screen_order()
-        .prefetch_related("characters")
-        .defer("summary")
-    )
+    parts = documents.load(film, ["scenes", "characters", "themes", "overview"])
+    scenes = revealed_scenes(page, parts["scenes"])
     now = max(scenes, key=lambda s: s.starts_at) if scenes else None
-    if now is not None:
-        now.people = [c for c in now.characters.all() if horizon.reveals(c.reveals_at)]
     since = None if page.extra == "" else Horizon.parse(page.extra)
     context = {
         "now": now,
@@ -82,38 +77,47 @@ def watch(request, page):
         "recap": None,
     }
     if now is not None:
-        context["news"] = revealed_between(film, horizon, now.starts_at, inclusive=True)
+        context["news"] = revealed_between(
+            parts, horizon, now.starts_at, inclusive=True
+        )
     if since is not None:
         after = since.at  # None: from the very start
         context["recap"] = {
             "from": since,
             "scenes": [s for s in scenes if after is None or s.ends_at > after],
-            "news": revealed_between(film, horizon, after, inclusive=False),
+            "news": revealed_between(parts, horizon, after, inclusive=False),
         }
     return "films/watch.html", context
 
 
-def revealed_between(film, horizon, start, *, inclusive):
+def revealed_between(parts, horizon, start, *, inclusive):
     """What the horizon reveals from ``start`` on (after it, unless
     ``inclusive``): character beats, theme notes and plot sections, each
     kind in the order the film reveals them. ``start`` None means from the
-    beginning; spoiler-free rows are never "news"."""
+    beginning; spoiler-free rows are never "news". ``parts`` are the film's
+    "characters", "themes" and "overview" (``films/documents.py``)."""
 
-    def window(rows, field="reveals_at"):
-        rows = rows.up_to(horizon).exclude(**{f"{field}__isnull": True})
-        if start is not None:
-            rows = rows.filter(**{f"{field}__{'gte' if inclusive else 'gt'}": start})
-        return rows.order_by(field)
-
-    beats = window(
-        CharacterBeat.objects.filter(character__film=film).filter(
-            horizon.q("character__reveals_at")
+    def news(item):
+        at = item.reveals_at
+        return (
+            at is not None
+            and horizon.reveals(at)
+            and (start is None or at > start or (inclusive and at == start))
         )
-    ).select_related("character")
-    themes = window(FilmTheme.objects.filter(film=film)).select_related("theme")
-    plot = window(PlotSection.objects.filter(film=film))
-    return {
-        "beats": list(beats.order_by("reveals_at", "character__position", "position")),
-        "themes": list(themes),
-        "plot": list(plot.order_by("reveals_at", "position")),
-    }
+
+    beats = []
+    for character in documents.revealed(parts["characters"], horizon):
+        for beat in character.beats:
+            if news(beat):
+                beat.character = character
+                beats.append(beat)
+    beats.sort(key=lambda b: (b.reveals_at, b.character.position, b.position))
+    # Sorted stably: analyses revealed together keep the guide's order.
+    themes = sorted(
+        filter(news, map(documents.row, parts["themes"])), key=lambda t: t.reveals_at
+    )
+    plot = sorted(
+        filter(news, map(documents.row, parts["overview"]["plot"])),
+        key=lambda p: (p.reveals_at, p.position),
+    )
+    return {"beats": beats, "themes": themes, "plot": plot}

@@ -244,15 +244,19 @@ def test_json_ld_cannot_be_closed_by_editor_text(client):
 # --- Query counts: constant in the size of the guide ----------------------------------
 
 # Built: the film's head (version, reveal points), the rest of the film, then
-# the page's own rows — placeholders come from the reveal points, so hidden
-# rows cost nothing. From the page cache: the head alone (with Redis, not
-# even that: tests/test_page_cache.py).
+# the page's parts of the guide's document, in one query (films/documents.py)
+# — placeholders come from the reveal points, so hidden rows cost nothing;
+# "what to watch next" also asks which recommended films have a guide. From
+# the page cache: the head alone (with Redis, not even that:
+# tests/test_page_cache.py).
 PAGE_QUERIES = {
-    "films:detail": 5,
-    "films:timeline": 6,
-    "films:characters": 4,
-    "films:character": 6,
-    "films:themes": 5,
+    "films:detail": 3,
+    "films:timeline": 3,
+    "films:map": 3,
+    "films:characters": 3,
+    "films:character": 3,
+    "films:themes": 3,
+    "films:watch": 3,
     "films:ending": 2,
     "films:next": 4,
 }

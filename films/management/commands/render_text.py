@@ -6,12 +6,15 @@
 Pages show HTML rendered when the text was saved (``films/markup.py``). Run
 this after changing the renderer or the sanitiser (or upgrading Markdown or
 nh3), so that stored HTML matches what they give now. Guides whose text
-changed get a new version, so cached pages are rebuilt.
+changed get a new version, so cached pages are rebuilt. It also stores the
+documents pages read (``films/documents.py``) wherever they are missing or
+were built by another version of the code — run it after a deploy.
 """
 
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, transaction
 
+from films import documents
 from films.derived import bump_films
 from films.guide_files import GUIDE_MODELS
 from films.markup import render_stored
@@ -52,6 +55,9 @@ class Command(BaseCommand):
                     touch=False,
                     using=database,
                 )
+            # What pages read (films/documents.py): parts another version or
+            # format of the code left behind are stored again.
+            rebuilt = documents.store_stale(using=database)
             if dry_run:
                 transaction.set_rollback(True, using=database)
         verb = "would be rendered again" if dry_run else "rendered again"
@@ -59,3 +65,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"{total} rows {verb}; the rest were up to date.")
             )
+            verb = "would be rebuilt" if dry_run else "rebuilt"
+            self.stdout.write(f"Pages' documents of {rebuilt} films {verb}.")
