@@ -39,7 +39,7 @@ import Loader`` keeps working.
 
 from films.guide_files.export import GuideWriter, dump_object, export_rows
 from films.guide_files.loading import BATCH_SIZE, Loader, Staged
-from films.guide_files.pruning import PRUNED, film_of, prune_rows, stale_rows
+from films.guide_files.pruning import film_of, prune_rows, stale_rows
 from films.guide_files.reading import (
     FILE_FORMAT,
     MAX_DEPTH,
@@ -65,6 +65,7 @@ from films.guide_files.schema import (
     KEY_FIELDS,
     MODELS_BY_LABEL,
     PARKED_FIELDS,
+    PRUNED,
     REFERENCED,
     REPEATED,
     UNCHANGED,

@@ -13,31 +13,13 @@ from django.db import DEFAULT_DB_ALIAS
 
 from films.guide_files.reading import JsonLines, read_json
 from films.guide_files.report import GuideError, LoadFailed
-from films.guide_files.schema import IN_LIST_SIZE, MODELS_BY_LABEL, _key_as_given
-from films.models import (
-    Character,
-    CharacterBeat,
-    Credit,
-    Film,
-    FilmTheme,
-    PlotSection,
-    Recommendation,
-    Scene,
+from films.guide_files.schema import (
+    IN_LIST_SIZE,
+    MODELS_BY_LABEL,
+    PRUNED,
+    _key_as_given,
 )
-
-# The parts of a guide that ``load_guides --prune`` may remove, each with the
-# path to its film and the rows its natural key reads. Beats come before
-# characters: a character removed takes its beats with it. Shared rows
-# (people, themes, genres, countries, languages) are never pruned.
-PRUNED = {
-    CharacterBeat: ("character__film", ("character__film",)),
-    Scene: ("film", ("film",)),
-    PlotSection: ("film", ("film",)),
-    FilmTheme: ("film", ("film", "theme")),
-    Credit: ("film", ("film", "person")),
-    Recommendation: ("film", ("film",)),
-    Character: ("film", ("film",)),
-}
+from films.models import CharacterBeat, Film
 
 
 def _records(paths):

@@ -1,5 +1,5 @@
 """The guide models as the loader sees them: which models and fields a file
-may give, and their natural keys.
+may give, their natural keys, and which parts of a guide pruning may remove.
 
 Everything here is read from the models' ``_meta`` once and cached; nothing
 queries the database. The loader, the validation, the pruning and the export
@@ -85,6 +85,20 @@ KEY_EXAMPLES = {
 # timeline check enforces them; an update that moves scenes parks them first,
 # since the database checks uniqueness row by row and a swap would collide.
 PARKED_FIELDS = {Scene: ("screen_position", "story_position")}
+
+# The parts of a guide that ``load_guides --prune`` may remove, each with the
+# path to its film and the rows its natural key reads. Beats come before
+# characters: a character removed takes its beats with it. Shared rows
+# (people, themes, genres, countries, languages) are never pruned.
+PRUNED = {
+    CharacterBeat: ("character__film", ("character__film",)),
+    Scene: ("film", ("film",)),
+    PlotSection: ("film", ("film",)),
+    FilmTheme: ("film", ("film", "theme")),
+    Credit: ("film", ("film", "person")),
+    Recommendation: ("film", ("film",)),
+    Character: ("film", ("film",)),
+}
 
 IN_LIST_SIZE = 2000  # values per "IN (…)"; SQLite allows only so many parameters
 
