@@ -191,6 +191,8 @@ class Checker:
     def __init__(self, problems, using):
         self.problems = problems
         self.using = using
+        # The highest position each film's scenes use, from check_timelines():
+        # where the writer parks scenes that move (Writer._park).
         self.position_top = defaultdict(int)
 
     def build(self, item, fields, found):
