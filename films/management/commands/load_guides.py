@@ -30,7 +30,7 @@ bring the rows back) and one after. ``--prune --dry-run`` lists what would go.
 ``.json`` files are read whole and checked together before anything is
 written. ``.jsonl`` files (one object per line; use them for big catalogues)
 are streamed in batches: memory stays flat, and an object must come after the
-objects it refers to. See ``films/guide_files.py``.
+objects it refers to. See ``films/guide_files/``.
 """
 
 import time
