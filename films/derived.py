@@ -233,12 +233,40 @@ def _publish(film_ids, gone_slugs=(), using=None):
 
 
 def bump_catalogue(using=None):
-    """The catalogue's next version (its row is made when missing)."""
+    """The catalogue's next version (its row is made when missing), and its
+    filter choices as they are now."""
     versions = CatalogueVersion.objects.using(using)
-    if not versions.filter(pk=1).update(version=F("version") + 1):
+    changes = {"version": F("version") + 1, "choices": filter_choices(using)}
+    if not versions.filter(pk=1).update(**changes):
         versions.get_or_create(pk=1)
-        versions.filter(pk=1).update(version=F("version") + 1)
+        versions.filter(pk=1).update(**changes)
     return versions.values_list("version", flat=True).get(pk=1)
+
+
+# The catalogue's filters that choose among rows, and each row's key.
+CHOICES = {
+    "language": (Language, "code"),
+    "country": (Country, "code"),
+    "genre": (Genre, "slug"),
+    "theme": (Theme, "slug"),
+}
+
+
+def filter_choices(using=None):
+    """``{filter: [[key, name], …]}`` by name, for every filter of
+    :data:`CHOICES`, in one query."""
+    queries = [
+        model.objects.using(using)
+        .order_by()
+        .values_list(Value(name, output_field=CharField()), key, "name")
+        for name, (model, key) in CHOICES.items()
+    ]
+    choices = {name: [] for name in CHOICES}
+    for name, key, label in queries[0].union(*queries[1:], all=True):
+        choices[name].append([key, label])
+    for rows in choices.values():
+        rows.sort(key=lambda row: (row[1], row[0]))
+    return choices
 
 
 def films_of(obj, using=None):

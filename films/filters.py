@@ -9,6 +9,7 @@ from films.models import (
     MAX_RUNTIME,
     MAX_YEAR,
     MIN_YEAR,
+    CatalogueVersion,
     Country,
     Credit,
     Film,
@@ -17,6 +18,18 @@ from films.models import (
     Person,
     Theme,
 )
+
+
+def stored_choices():
+    """The filters' choices as the catalogue's row keeps them (worked out
+    afresh if it has none yet, as before its first change)."""
+    from films.derived import CHOICES, filter_choices
+
+    row = CatalogueVersion.objects.filter(pk=1).values_list("choices", flat=True)
+    choices = next(iter(row), None)
+    if not choices or set(choices) != set(CHOICES):
+        choices = filter_choices()
+    return choices
 
 
 def decade_choices():
@@ -43,6 +56,10 @@ class CatalogueForm(forms.Form):
                 f"No director in the catalogue is called “{value[:60]}”."
             )
         return value
+
+
+# The filters that join through a many-to-many relation.
+THROUGH_MANY = ("language", "country", "genre", "theme")
 
 
 class FilmFilter(django_filters.FilterSet):
@@ -157,8 +174,24 @@ class FilmFilter(django_filters.FilterSet):
 
     @property
     def qs(self):
-        # Joins through many-to-many filters can repeat a film.
-        return super().qs.distinct()
+        queryset = super().qs
+        # Joins through many-to-many filters could repeat a film; without
+        # them (the catalogue as most visitors see it) DISTINCT only costs.
+        data = self.form.cleaned_data if self.is_bound else {}
+        if any(data.get(name) for name in THROUGH_MANY):
+            queryset = queryset.distinct()
+        return queryset
+
+    def stored_choices(self):
+        """The form's lists of languages, countries, genres and themes, with
+        each one's empty choice, from the catalogue's row (kept by
+        ``films.derived`` with its version) rather than a query for each.
+        Submitted values are still checked against the database."""
+        fields = self.form.fields
+        return {
+            name: [("", fields[name].empty_label), *map(tuple, rows)]
+            for name, rows in stored_choices().items()
+        }
 
     def get_form_class(self):
         form_class = super().get_form_class()

@@ -989,6 +989,9 @@ class CatalogueVersion(models.Model):
     """
 
     version = models.PositiveBigIntegerField(default=1)
+    # The catalogue's filter choices — ``{"language": [[code, name]], …}`` —
+    # kept with every bump, so its page reads them with the version's row.
+    choices = models.JSONField(default=dict, blank=True)
 
     class Meta:
         default_permissions = ()  # bookkeeping: nobody edits it

@@ -121,6 +121,7 @@ def catalogue(request):
         "films/catalogue.html",
         {
             "filter": film_filter,
+            "choices": film_filter.stored_choices(),
             "page": page,
             "messages_for_page": messages,
             "page_query": params.urlencode(),
