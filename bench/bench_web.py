@@ -318,7 +318,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=6, help="wrk's time per URL")
     parser.add_argument("--films", type=int, default=1000, help="synthetic films")
+    parser.add_argument(
+        "--runs",
+        default="on,off,large",
+        help="which runs, comma-separated: on (caches on), off (PAGE_CACHE=off), "
+        "large (1,000 films, caches on); default: all three",
+    )
     options = parser.parse_args()
+    runs = set(options.runs.split(","))
+    if not runs or runs - {"on", "off", "large"}:
+        parser.error(f"--runs: choose among on, off and large, not {options.runs!r}")
     wrk = ensure_wrk()
     redis = redis_answers()
     site = Site(redis)
@@ -338,25 +347,30 @@ def main():
         finally:
             server.stop()
         timeline_bytes = len(body)
-        results += run("caches on", site, wrk, options.seconds)
-        results += run("PAGE_CACHE=off", site, wrk, options.seconds, PAGE_CACHE="off")
-        with tempfile.TemporaryDirectory() as folder:
-            catalogue = Path(folder) / "catalogue.jsonl"
-            site.manage(
-                "generate_catalogue",
-                "--films",
-                str(options.films),
-                "--scenes-per-film",
-                "30",
-                "--seed",
-                "1",
-                "--output",
-                str(catalogue),
-                "--verbosity",
-                "0",
+        if "on" in runs:
+            results += run("caches on", site, wrk, options.seconds)
+        if "off" in runs:
+            results += run(
+                "PAGE_CACHE=off", site, wrk, options.seconds, PAGE_CACHE="off"
             )
-            site.manage("load_guides", str(catalogue), "--verbosity", "0")
-        results += run("1,000 films, caches on", site, wrk, options.seconds)
+        if "large" in runs:
+            with tempfile.TemporaryDirectory() as folder:
+                catalogue = Path(folder) / "catalogue.jsonl"
+                site.manage(
+                    "generate_catalogue",
+                    "--films",
+                    str(options.films),
+                    "--scenes-per-film",
+                    "30",
+                    "--seed",
+                    "1",
+                    "--output",
+                    str(catalogue),
+                    "--verbosity",
+                    "0",
+                )
+                site.manage("load_guides", str(catalogue), "--verbosity", "0")
+            results += run("1,000 films, caches on", site, wrk, options.seconds)
     finally:
         site.drop()
     print("\nTargets (issue 12):")

@@ -431,16 +431,28 @@ def row(data):
     markup (it was sanitised when it was saved), nested rows alike."""
     values = {}
     for key, value in data.items():
-        if key.endswith("_at"):
+        kind = _kinds.get(key)
+        if kind is None:
+            kind = _kinds[key] = (
+                "time"
+                if key.endswith("_at")
+                else "html"
+                if key.endswith("_html")
+                else ""
+            )
+        if kind == "time":
             value = None if value is None else timedelta(seconds=value)
-        elif key.endswith("_html"):
+        elif kind == "html":
             value = SafeString(value)
-        elif isinstance(value, dict):
+        elif value.__class__ is dict:
             value = row(value)
-        elif value and isinstance(value, list) and isinstance(value[0], dict):
+        elif value and value.__class__ is list and value[0].__class__ is dict:
             value = [row(item) for item in value]
         values[key] = value
     return SimpleNamespace(**values)
+
+
+_kinds = {}  # each key's kind, worked out once (keys are our own few names)
 
 
 def seconds_to_time(value):

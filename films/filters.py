@@ -10,13 +10,9 @@ from films.models import (
     MAX_YEAR,
     MIN_YEAR,
     CatalogueVersion,
-    Country,
     Credit,
     Film,
-    Genre,
-    Language,
     Person,
-    Theme,
 )
 
 
@@ -93,31 +89,27 @@ class FilmFilter(django_filters.FilterSet):
         label="Director",
         max_length=200,
     )
-    language = django_filters.ModelChoiceFilter(
-        queryset=Language.objects.all(),
-        to_field_name="code",
-        field_name="languages",
+    language = django_filters.ChoiceFilter(
+        choices=[],  # the catalogue's own, given to each form (stored_choices)
+        field_name="languages__code",
         empty_label="Any language",
         label="Language",
     )
-    country = django_filters.ModelChoiceFilter(
-        queryset=Country.objects.all(),
-        to_field_name="code",
-        field_name="countries",
+    country = django_filters.ChoiceFilter(
+        choices=[],  # the catalogue's own, given to each form (stored_choices)
+        field_name="countries__code",
         empty_label="Any country",
         label="Country",
     )
-    genre = django_filters.ModelChoiceFilter(
-        queryset=Genre.objects.all(),
-        to_field_name="slug",
-        field_name="genres",
+    genre = django_filters.ChoiceFilter(
+        choices=[],  # the catalogue's own, given to each form (stored_choices)
+        field_name="genres__slug",
         empty_label="Any genre",
         label="Genre",
     )
-    theme = django_filters.ModelChoiceFilter(
-        queryset=Theme.objects.all(),
-        to_field_name="slug",
-        field_name="film_themes__theme",
+    theme = django_filters.ChoiceFilter(
+        choices=[],  # the catalogue's own, given to each form (stored_choices)
+        field_name="film_themes__theme__slug",
         empty_label="Any theme",
         label="Theme",
     )
@@ -182,20 +174,25 @@ class FilmFilter(django_filters.FilterSet):
             queryset = queryset.distinct()
         return queryset
 
-    def stored_choices(self):
-        """The form's lists of languages, countries, genres and themes, with
-        each one's empty choice, from the catalogue's row (kept by
-        ``films.derived`` with its version) rather than a query for each.
-        Submitted values are still checked against the database."""
-        fields = self.form.fields
-        return {
-            name: [("", fields[name].empty_label), *map(tuple, rows)]
-            for name, rows in stored_choices().items()
-        }
+    @property
+    def form(self):
+        """The form, with the lists of languages, countries, genres and themes
+        kept with the catalogue's version (``films.derived``): no query for
+        each list, nor for checking a value chosen from one."""
+        if not hasattr(self, "_form"):
+            form = super().form
+            for name, rows in stored_choices().items():
+                form.fields[name].choices = [tuple(row) for row in rows]
+        return self._form
 
     def get_form_class(self):
-        form_class = super().get_form_class()
-        for name in ("year_min", "year_max", "runtime_min", "runtime_max"):
-            field = form_class.base_fields[name]
-            field.widget = forms.NumberInput(attrs={"inputmode": "numeric"})
+        # Built once: the fields are the same for every request (django-filter
+        # would build the class, and every field, again for each).
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            for name in ("year_min", "year_max", "runtime_min", "runtime_max"):
+                field = form_class.base_fields[name]
+                field.widget = forms.NumberInput(attrs={"inputmode": "numeric"})
+            type(self)._form_class = form_class
         return form_class

@@ -41,6 +41,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.views.decorators.http import condition
 
 from films.derived import reveal_index
@@ -684,11 +685,44 @@ def _finish(request, page, response, *, remembers=True):
 
 
 def film_urls(film):
-    """The film's pages' URLs, reversed once per page rather than per link."""
-    urls = {name: reverse(f"films:{name}", args=[film.slug]) for name, _ in SECTIONS}
-    urls["map"] = reverse("films:map", args=[film.slug])
+    """The film's pages' URLs, reversed once per film rather than per link."""
+    urls = _film_urls(film.slug)
+    return dict(urls)
+
+
+@functools.lru_cache(maxsize=10_000)
+def _film_urls(slug):
+    urls = {name: reverse(f"films:{name}", args=[slug]) for name, _ in SECTIONS}
+    urls["map"] = reverse("films:map", args=[slug])
     urls["people"] = reverse("films:person", args=["x"])[:-2]
     return urls
+
+
+@dataclass(frozen=True)
+class Description:
+    """A film's premise as plain text, for its pages' metadata: ``short`` for
+    search engines (160 characters), ``long`` for link previews (200)."""
+
+    text: str
+    short: str
+    long: str
+
+
+def film_description(film):
+    key = (film.pk, film.version)
+    description = _descriptions.get(key)
+    if description is None:
+        text = plain_text(film.premise_html)
+        description = Description(
+            text, Truncator(text).chars(160), Truncator(text).chars(200)
+        )
+        if len(_descriptions) >= 10_000:
+            _descriptions.clear()
+        _descriptions[key] = description  # versions never repeat: always right
+    return description
+
+
+_descriptions = {}
 
 
 def film_context(request, page, context):
@@ -707,7 +741,7 @@ def film_context(request, page, context):
         "section": page.section,
         "sections": [(name, label, urls[name] + query) for name, label in SECTIONS],
         "canonical": page.site + page_url,
-        "meta_description": plain_text(film.premise_html),
+        "meta_description": film_description(film),
         "horizon_control": mark_safe(CONTROL_MARK),  # noqa: S308 — our constant
         "page_messages": page.messages,
         "order": page.order,

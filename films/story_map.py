@@ -226,11 +226,14 @@ def build(
         y = story_y + STORY_ROW
         told = nonlinearity_text(scenes, horizon)
     rows = []
+    # Who and what is in each scene, as sets: one look-up per lane and scene.
+    people = [{person[0] for person in scene.people} for scene in scenes]
+    tags = [{tag[0] for tag in scene.theme_tags} for scene in scenes]
     for slug, name in lanes:
         y += LABEL_ROW
         lane = Lane(name=name, kind="character", y=y, css="map-lane", fill="#5c5953")
-        for scene, block in zip(scenes, blocks, strict=True):
-            if any(p[0] == slug for p in scene.people):
+        for in_scene, block in zip(people, blocks, strict=True):
+            if slug in in_scene:
                 lane.marks.append(Block(x=block.x, width=block.width))
         rows.append(lane)
         y += MARK_ROW
@@ -243,8 +246,8 @@ def build(
             css=f"map-theme theme-c{colour}",
             fill=THEME_FILLS[colour % len(THEME_FILLS)],
         )
-        for scene, block in zip(scenes, blocks, strict=True):
-            if any(tag[0] == slug for tag in scene.theme_tags):
+        for in_scene, block in zip(tags, blocks, strict=True):
+            if slug in in_scene:
                 lane.marks.append(Block(x=block.x, width=block.width))
         rows.append(lane)
         y += MARK_ROW

@@ -11,9 +11,11 @@ admin keeps Django's own templates.
 Filters only format, as in ``films/templatetags/guide.py``, which they share.
 """
 
+import functools
+
 from django.template import defaultfilters
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import escape
 from jinja2 import Environment
 
@@ -21,6 +23,13 @@ from films.templatetags.guide import ordinal, runtime, timecode
 
 
 def url(name, *args):
+    """``reverse()``: the same names and arguments give the same path under
+    one script prefix, so each is reversed once per process."""
+    return _reversed(get_script_prefix(), name, args)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reversed(prefix, name, args):
     return reverse(name, args=args)
 
 

@@ -25,7 +25,6 @@ from django.views.decorators.http import require_safe
 
 from films import documents, search, story_map
 from films.filters import FilmFilter
-from films.markup import plain_text
 from films.models import (
     Credit,
     Film,
@@ -34,7 +33,14 @@ from films.models import (
     Scene,
     Theme,
 )
-from films.pages import AMP_MARK, ORDERS, film_page, film_urls, site_page
+from films.pages import (
+    AMP_MARK,
+    ORDERS,
+    film_description,
+    film_page,
+    film_urls,
+    site_page,
+)
 from films.spoilers import ALL, format_timecode, remembered_horizon
 
 PAGE_SIZE = 20
@@ -121,7 +127,6 @@ def catalogue(request):
         "films/catalogue.html",
         {
             "filter": film_filter,
-            "choices": film_filter.stored_choices(),
             "page": page,
             "messages_for_page": messages,
             "page_query": params.urlencode(),
@@ -206,7 +211,7 @@ def json_ld(page, credits, facets):
         "genre": [name for _, name in facets["genres"]],
         "isBasedOn": film.based_on or None,
         "dateModified": film.updated_at.isoformat(),
-        "description": plain_text(film.premise_html),
+        "description": film_description(film).text,
     }
     data = {key: value for key, value in data.items() if value not in (None, [])}
     text = json.dumps(data, ensure_ascii=False, indent=2)
