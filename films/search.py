@@ -999,8 +999,17 @@ def _sqlite_similar(kind, parsed, horizons, offset, limit):
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, " OR ".join(f'"{g}"' for g in grams)])
         rows = cursor.fetchall()
+    # A name is no more alike than the share of the query's trigrams it
+    # holds: most candidates fall short of the threshold on that alone, and
+    # only the others are scored stretch by stretch.
+    wanted = set(trigrams(query))
+    least = (SIMILARITY - 1e-9) * len(wanted)
     scored = sorted(
-        ((word_similarity(query, name), row) for name, *row in rows),
+        (
+            (word_similarity(query, name), row)
+            for name, *row in rows
+            if len(wanted.intersection(trigrams(name))) >= least
+        ),
         key=lambda pair: (-pair[0], pair[1][0]),
     )
     alike = [row for score, row in scored if score >= SIMILARITY - 1e-9]
@@ -1057,40 +1066,55 @@ def _word_snippet(text, words):
     """Like :func:`_snippet`, for full-text matches: whole words are marked
     whose folded form begins with a word searched for (or its stem)."""
     stems = sorted({_stem(w) for w in words if len(w) >= MIN_LENGTH}, key=len)
-    if text and text.isascii():
-        # Folding ASCII is lower-casing: one regular expression does it all.
-        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.I)
-
-        def matches(token):
-            return bool(stems) and pattern.match(token) is not None
+    text = text or ""
+    tokens = text.split()
+    if not stems:
+        start, marked = 0, lambda piece: ()
+    elif text.isascii():
+        # Folding ASCII is lower-casing: one regular expression finds the
+        # words, in the whole text at once (word by word cost more than the
+        # rest of presenting a hit).
+        pattern = re.compile(
+            r"(?<!\w)(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.I
+        )
+        first = pattern.search(text)
+        start = _token_at(text, first.start()) if first else 0
+        marked = pattern.finditer
     else:
 
-        def matches(token):
-            folded = fold(token)
+        def matches(word):
+            folded = fold(word)
             return any(folded.startswith(stem) for stem in stems)
 
-    tokens = (text or "").split()
-    start = next(
-        (
-            i
-            for i, token in enumerate(tokens)
-            if any(matches(w) for w in WORD.findall(token))
-        ),
-        0,
-    )
+        start = next(
+            (
+                i
+                for i, token in enumerate(tokens)
+                if any(matches(w) for w in WORD.findall(token))
+            ),
+            0,
+        )
+
+        def marked(piece):
+            return (m for m in WORD.finditer(piece) if matches(m.group()))
+
     start = max(0, start - SNIPPET_WORDS // 3)
     piece = " ".join(tokens[start : start + SNIPPET_WORDS])
     parts, done = [], 0
-    if stems:
-        for match in WORD.finditer(piece):
-            if matches(match.group()):
-                parts += [escape(piece[done : match.start()]), "<mark>"]
-                parts += [escape(match.group()), "</mark>"]
-                done = match.end()
+    for match in marked(piece):
+        parts += [escape(piece[done : match.start()]), "<mark>"]
+        parts += [escape(match.group()), "</mark>"]
+        done = match.end()
     parts.append(escape(piece[done:]))
     prefix = "… " if start else ""
     suffix = " …" if start + SNIPPET_WORDS < len(tokens) else ""
     return mark_safe(prefix + "".join(parts) + suffix)  # noqa: S308 — escaped
+
+
+def _token_at(text, position):
+    """Which of ``text.split()``'s tokens holds the character at ``position``."""
+    before = len(text[:position].split())
+    return before if position == 0 or text[position - 1].isspace() else before - 1
 
 
 # Full text on both engines; ``icontains`` on any other database.
