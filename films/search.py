@@ -34,6 +34,7 @@ loaded, matched or shown.
 
 import dataclasses
 import functools
+import json
 import re
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -1165,13 +1166,19 @@ def horizons_from_cookies(request):
         return {}
     # Browsers keep a few hundred cookies a site at most; never ask for more.
     slugs = list(wanted)[:500]
-    if connection.vendor == "postgresql":
-        # One array parameter rather than hundreds of placeholders.
+    if connection.vendor in ("postgresql", "sqlite"):
+        # One parameter rather than hundreds of placeholders: an array on
+        # PostgreSQL, a JSON list on SQLite.
+        among = (
+            "slug = ANY(%s::text[])"
+            if connection.vendor == "postgresql"
+            else "slug IN (SELECT value FROM json_each(%s))"
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT id, slug FROM {connection.ops.quote_name(Film._meta.db_table)} "  # noqa: S608
-                f"WHERE status = {PUBLISHED_STATUS} AND slug = ANY(%s::text[])",
-                [slugs],
+                f"WHERE status = {PUBLISHED_STATUS} AND {among}",
+                [slugs if connection.vendor == "postgresql" else json.dumps(slugs)],
             )
             films = cursor.fetchall()
     else:

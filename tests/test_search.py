@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from films.models import Film
+from films.models import Character, Film, Person, Scene
 from tests.factories import build_guide, make_film
 
 pytestmark = pytest.mark.django_db
@@ -453,3 +453,67 @@ def test_each_films_own_horizon_decides_its_scenes_and_characters(client):
         "/films/later-2001/characters/late-arrival/",
         "/films/whole-2002/characters/late-arrival/",
     ]
+
+
+# --- One source for each rule ---------------------------------------------------------
+
+
+def test_search_finds_what_the_models_call_published(client):
+    """Search's SQL reads "published" where ``Film.objects.published()`` does:
+    with a film of every status, search finds the films, characters, people
+    and scenes of exactly the films the model calls published."""
+    from tests.factories import make_character, make_credit, make_person, make_scene
+
+    for status in Film.Status.values:
+        film = make_film(slug=f"zanzibar-{status}", title="Zanzibar", status=status)
+        make_character(film, "quartermaster", name="Quartermaster")
+        make_scene(film, 1, title="The quagmire")
+        make_credit(film, make_person(f"xylophone-{status}", name="Xylophone"))
+        client.cookies[f"seen_zanzibar-{status}"] = "all"
+    published = Film.objects.published()
+    assert 0 < published.count() < len(Film.Status.values)
+
+    def found(query, kind):
+        return sorted(hit_urls(client.get("/search/", {"q": query, "kind": kind})))
+
+    assert found("zanzibar", "films") == sorted(
+        film.get_absolute_url() for film in published
+    )
+    assert found("quartermaster", "characters") == sorted(
+        character.get_absolute_url()
+        for character in Character.objects.filter(film__in=published)
+    )
+    assert found("quagmire", "scenes") == sorted(
+        scene.get_absolute_url() for scene in Scene.objects.filter(film__in=published)
+    )
+    assert found("xylophone", "people") == sorted(
+        person.get_absolute_url()
+        for person in Person.objects.filter(credits__film__in=published)
+    )
+
+
+def test_every_kind_of_hit_links_where_its_model_does():
+    """A hit's link is its model's ``get_absolute_url()``, for every kind."""
+    from films.search import KINDS, search
+    from films.spoilers import Horizon
+    from tests.factories import (
+        make_character,
+        make_credit,
+        make_person,
+        make_scene,
+        make_theme,
+    )
+
+    film = make_film(slug="quokka-1999", title="Quokka")
+    rows = {
+        "films": film,
+        "people": make_person("quokka-person", name="Quokka Person"),
+        "characters": make_character(film, "quokka-character", name="Quokka"),
+        "themes": make_theme("quokka-theme", name="Quokka"),
+        "scenes": make_scene(film, 1, slug="quokka-scene", title="Quokka"),
+    }
+    make_credit(film, rows["people"])
+    assert set(rows) == set(KINDS)
+    groups = search("quokka", {film.pk: Horizon.parse("all")})
+    urls = {group.kind: [hit.url for hit in group.hits] for group in groups}
+    assert urls == {kind: [row.get_absolute_url()] for kind, row in rows.items()}
