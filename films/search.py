@@ -303,8 +303,9 @@ class Parsed:
         return any(term.open_ended for group in self.groups for term in group)
 
     def fts5(self, columns, prefix=False):
-        """An FTS5 expression over ``columns``; every word a quoted string.
-        With ``prefix``, words also match as the start of longer words."""
+        """An FTS5 expression over ``columns`` (all of them if None); every
+        word a quoted string. With ``prefix``, words also match as the start
+        of longer words."""
         if not self.groups:
             return ""
         expression = " AND ".join(
@@ -313,6 +314,8 @@ class Parsed:
         )
         for term in self.excluded:
             expression = f"({expression}) NOT {term.fts5()}"
+        if columns is None:
+            return f"({expression})"
         return "{" + " ".join(columns) + "} : (" + expression + ")"
 
     def tsquery(self, prefix=False):
@@ -848,6 +851,7 @@ SQLITE_SEEN = (
     "(t.film_id IN (SELECT film FROM seen_all) OR EXISTS (SELECT 1 FROM seen h "
     "WHERE h.film = t.film_id AND t.{field} <= h.upto))"
 )
+FILM_TOKEN = re.compile(r"[fg]\d", re.I)  # what may match a scene's film tokens
 CANDIDATES = 100  # names sharing trigrams with a misspelling, scored in Python
 FIRST_RANKED = 100  # matches looked up at first (see _sqlite_matches)
 
@@ -926,6 +930,14 @@ def _sqlite(kinds, query, horizons, offset, limit):
 def _sqlite_matches(kind, parsed, horizons, offset, limit, prefix=False):
     _, columns, weights = search_index.TABLES[kind]
     searched = [c for c in columns if c != "film"]
+    # A column filter costs FTS5 a look at every match's columns, so there
+    # is one only where it changes what matches: a scene's film column holds
+    # its film's tokens ("f12", "g0"), which only a word with an f or a g
+    # before a digit can match.
+    typed = [w for group in parsed.groups for term in group for w in term.words]
+    typed += [w for term in parsed.excluded for w in term.words]
+    if len(searched) == len(columns) or not any(map(FILM_TOKEN.search, typed)):
+        searched = None
     expression = parsed.fts5(searched, prefix)
     if not expression:
         return []

@@ -517,3 +517,17 @@ def test_every_kind_of_hit_links_where_its_model_does():
     groups = search("quokka", {film.pk: Horizon.parse("all")})
     urls = {group.kind: [hit.url for hit in group.hits] for group in groups}
     assert urls == {kind: [row.get_absolute_url()] for kind, row in rows.items()}
+
+
+def test_a_scenes_film_is_not_found_by_the_index_own_tokens(client):
+    """SQLite's scene index also holds each scene's film ("f12", "g0"), for
+    the horizon; what a visitor types never matches those."""
+    from films.search_index import FILM_GROUP
+
+    film = build_guide(slug="stalker-1979", title="Stalker")
+    client.cookies["seen_stalker-1979"] = "all"
+    for query in [f"f{film.pk}", f"g{film.pk // FILM_GROUP}", f"scene f{film.pk}"]:
+        response = client.get("/search/", {"q": query, "kind": "scenes"})
+        assert hit_urls(response) == [], query
+    response = client.get("/search/", {"q": "scene -f1", "kind": "scenes"})
+    assert len(hit_urls(response)) == 5
