@@ -34,13 +34,14 @@ loaded, matched or shown.
 
 import dataclasses
 import functools
+import json
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import Case, Exists, OuterRef, Q, Value, When
-from django.urls import reverse
 from django.utils.duration import duration_microseconds
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -302,8 +303,9 @@ class Parsed:
         return any(term.open_ended for group in self.groups for term in group)
 
     def fts5(self, columns, prefix=False):
-        """An FTS5 expression over ``columns``; every word a quoted string.
-        With ``prefix``, words also match as the start of longer words."""
+        """An FTS5 expression over ``columns`` (all of them if None); every
+        word a quoted string. With ``prefix``, words also match as the start
+        of longer words."""
         if not self.groups:
             return ""
         expression = " AND ".join(
@@ -312,6 +314,8 @@ class Parsed:
         )
         for term in self.excluded:
             expression = f"({expression}) NOT {term.fts5()}"
+        if columns is None:
+            return f"({expression})"
         return "{" + " ".join(columns) + "} : (" + expression + ")"
 
     def tsquery(self, prefix=False):
@@ -460,12 +464,37 @@ def search(raw_query, horizons, *, kind=None, page=1):
 # page's rows only, what a hit shows and its headline. One round trip and one
 # plan: with one or two ORM queries a kind, a search spent more time building
 # queries, planning them and on the wire than finding rows. People whose
-# names are like the query are in that statement too; when nothing matched at
-# all, a second one looks for titles and other names like it (trigram GIN
-# index). What the visitor typed and their horizons are parameters, never
-# part of the SQL text.
+# names are like the query are in it too, when no person matched. When no
+# word matched anything (a word still being typed, a misspelt title or name),
+# the same statement goes on to match the words as beginnings of longer words
+# too ("tark", "solar") and to look for names like the query where nothing
+# matched (trigram GIN index); when something matched, that part never runs.
+#
+# What the visitor typed and their horizons are parameters, never part of the
+# SQL text, so the text is the same for every search of the same kinds:
+# psycopg prepares it on each connection (``prepare_threshold``, settings)
+# and PostgreSQL then plans it once there, not once a search; planning this
+# statement took longer than running it for most searches.
 
-TSQUERY = "to_tsquery(%(config)s::regconfig, %(tsquery)s)"
+# The visitor's words as tsqueries, made once a statement (``words`` below)
+# rather than once a row, and the same to the planner whatever was typed, so
+# that a prepared statement's plan serves every search.
+EXACT = "(SELECT exact FROM words)"
+PREFIX = "(SELECT prefix FROM words)"
+# Whether any word matched as itself; if not, words match as beginnings too.
+MATCHED = "(SELECT found FROM matched)"
+
+
+def _sql_string(value):
+    """One of our own constants as an SQL string literal. A literal rather
+    than a parameter, so that the planner can match it to a partial index."""
+    if not re.fullmatch(r"\w+", value):
+        raise ValueError(f"not a plain word: {value!r}")
+    return f"'{value}'"
+
+
+# "Published" as ``Film.objects.published()`` reads it (``Film.Status``).
+PUBLISHED_STATUS = _sql_string(Film.Status.PUBLISHED)
 
 # Which rows of each kind a visitor may find; ``t`` is the kind's table.
 #
@@ -476,10 +505,10 @@ TSQUERY = "to_tsquery(%(config)s::regconfig, %(tsquery)s)"
 # row's field is within its film's partial horizon (null, so false, for any
 # other film): a lookup in a short array rather than a subquery per row.
 VISIBLE = {
-    "films": "t.status = 'published'",
+    "films": "t.status = {status}",
     "people": (
         "EXISTS (SELECT 1 FROM {credits} c JOIN {films} f ON f.id = c.film_id "
-        "WHERE c.person_id = t.id AND f.status = 'published')"
+        "WHERE c.person_id = t.id AND f.status = {status})"
     ),
     "themes": "TRUE",
     # Spoiler-free characters of every published film; the others only
@@ -505,7 +534,7 @@ SEEN_UNTIL = (
 # (film_unpublished_idx), far cheaper than looking up every match's film.
 PUBLISHED = (
     "NOT EXISTS (SELECT 1 FROM {films} f "
-    "WHERE f.id = t.film_id AND NOT f.status = 'published')"
+    "WHERE f.id = t.film_id AND NOT f.status = {status})"
 )
 # What a hit shows: its title and slug, then its film's slug, title, year and
 # original title (a film's own; nulls for a person or a theme).
@@ -518,12 +547,14 @@ SHOWN = {
 }
 
 
-def postgres_statement(kinds, query, horizons, offset, limit, *, similar=False):
+def postgres_statement(kinds, query, horizons, offset, limit):
     """A search's SQL statement and its parameters (see :func:`_statement`)."""
+    parsed = parse(query)
     params = {
         "config": CONFIG,
         "query": query,
-        "tsquery": parse(query).tsquery(prefix=similar),
+        "exact": parsed.tsquery(),
+        "prefix": parsed.tsquery(prefix=True),
         "film_ids": _id_array(horizons),
         "seen_all": _id_array(i for i, h in horizons.items() if h.is_all),
         "partly_ids": _id_array(i for i, h in horizons.items() if not h.is_all),
@@ -532,7 +563,7 @@ def postgres_statement(kinds, query, horizons, offset, limit, *, similar=False):
         "offset": offset,
         "headline": HEADLINE_OPTIONS,
     }
-    return _statement(tuple(kinds), similar), params
+    return _statement(tuple(kinds)), params
 
 
 def _id_array(ids):
@@ -542,13 +573,13 @@ def _id_array(ids):
 
 
 @functools.cache
-def _statement(kinds, similar=False):
-    """The SQL text for ``kinds``: their best matches, and for people, names
-    like the query when no person matched; with ``similar`` (the second
-    statement, when no word matched anything: its words then match as
-    beginnings too), names like the query for every kind that has them and
-    where nothing matched. Only our own constants and table names go into
-    it; everything the visitor sends is a parameter."""
+def _statement(kinds):
+    """The SQL text for ``kinds``: for each, its best matches (``<kind>_hits``)
+    and, for people, names like the query when no person matched; when no
+    word matched anything (``matched``), the best matches of the words as
+    beginnings of longer words too, and names like the query for every kind
+    that has them and where nothing matched. Only our own constants and
+    table names go into it; everything the visitor sends is a parameter."""
     quote = connection.ops.quote_name
     tables = {
         kind: quote(model._meta.db_table) for kind, (model, _) in DOCUMENTS.items()
@@ -556,37 +587,53 @@ def _statement(kinds, similar=False):
     names = {
         "films": tables["films"],
         "credits": quote(Credit._meta.db_table),
-        "published": PUBLISHED.format(films=tables["films"]),
+        "status": PUBLISHED_STATUS,
         "seen_until_reveals_at": SEEN_UNTIL.format(field="reveals_at"),
         "seen_until_starts_at": SEEN_UNTIL.format(field="starts_at"),
     }
+    names["published"] = PUBLISHED.format(**names)
     page = "ORDER BY rank DESC, id LIMIT %(limit)s OFFSET %(offset)s"
-    ctes, selects = [], []
+    ctes = [
+        "words AS MATERIALIZED (SELECT "
+        "to_tsquery(%(config)s::regconfig, %(exact)s) AS exact, "
+        "to_tsquery(%(config)s::regconfig, %(prefix)s) AS prefix)"
+    ]
+    selects = []
     for kind in kinds:
         table, visible = tables[kind], VISIBLE[kind].format(**names)
-        matches = f"t.search_document @@ {TSQUERY} AND {visible}"
-        parts = [
-            f"(SELECT t.id, ts_rank(t.search_document, {TSQUERY}) AS rank, "  # noqa: S608
-            f"false AS similar FROM {table} t WHERE {matches} {page})"
-        ]
-        if kind in NAME_FIELDS and (similar or kind == "people"):
-            # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
-            # People are found by name only and rarely share a word with a
-            # query, so their names are tried whenever no person matched;
-            # other names only when asked (``similar``). ``%%>`` is word
-            # similarity above pg_trgm's threshold, answered by the trigram
-            # index; the query reaches it through a subquery so that the
-            # planner does not try it against the column's statistics, which
-            # took longer than the search. Only where no row of the kind
-            # matches: a page past the last match stays empty.
-            name = NAME_FIELDS[kind]
-            parts.append(
-                f"(SELECT t.id, word_similarity(%(query)s, t.{name}) AS rank, "  # noqa: S608
-                f"true AS similar FROM {table} t "
-                f"WHERE t.{name} %%> (SELECT %(query)s::text) AND {visible} "
-                f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {matches}) {page})"
+
+        def best(tsquery, when, table=table, visible=visible):
+            return (
+                f"(SELECT t.id, ts_rank(t.search_document, {tsquery}) AS rank "  # noqa: S608
+                f"FROM {table} t WHERE {when} AND t.search_document @@ {tsquery} "
+                f"AND {visible} {page})"
             )
-        ctes.append(f"{kind}_page AS ({' UNION ALL '.join(parts)})")
+
+        def alike(tsquery, when, kind=kind, table=table, visible=visible):
+            # A misspelling: "tarkovksy" is like a word of "Andrei Tarkovsky".
+            # ``%%>`` is word similarity above pg_trgm's threshold, answered
+            # by the trigram index; the query reaches it through a subquery
+            # so that the planner does not try it against the column's
+            # statistics, which took longer than the search. Only where no
+            # row of the kind matches: a page past the last match stays empty.
+            name = NAME_FIELDS[kind]
+            return (
+                f"(SELECT t.id, word_similarity(%(query)s, t.{name}) AS rank "  # noqa: S608
+                f"FROM {table} t WHERE {when} "
+                f"AND t.{name} %%> (SELECT %(query)s::text) AND {visible} "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} t "
+                f"WHERE t.search_document @@ {tsquery} AND {visible}) {page})"
+            )
+
+        ctes.append(f"{kind}_hits AS {best(EXACT, 'TRUE')}")
+        found = [f"(SELECT id, rank FROM {kind}_hits)"]  # noqa: S608
+        if kind == "people":
+            # People are found by name only and rarely share a word with a
+            # query, so their names are tried whenever no person matched.
+            found.append(alike(EXACT, MATCHED))
+        found.append(best(PREFIX, f"NOT {MATCHED}"))
+        if kind in NAME_FIELDS:
+            found.append(alike(PREFIX, f"NOT {MATCHED}"))
         film_join = (
             f" JOIN {tables['films']} f ON f.id = t.film_id"
             if kind in ("characters", "scenes")
@@ -595,11 +642,18 @@ def _statement(kinds, similar=False):
         # ts_headline re-reads a row's text, the costly part of a search: it
         # runs here, for the page's rows only.
         selects.append(
-            f"SELECT '{kind}' AS kind, p.rank, t.id, p.similar, {SHOWN[kind]}, "  # noqa: S608
+            f"SELECT '{kind}' AS kind, p.rank, t.id, {SHOWN[kind]}, "  # noqa: S608
             f"ts_headline(%(config)s::regconfig, t.{SNIPPET_FIELDS[kind]}, "
-            f"{TSQUERY}, %(headline)s) "
-            f"FROM {kind}_page p JOIN {table} t ON t.id = p.id{film_join}"
+            f"(SELECT tsquery FROM shown), %(headline)s) "
+            f"FROM ({' UNION ALL '.join(found)}) p "
+            f"JOIN {table} t ON t.id = p.id{film_join}"
         )
+    any_hits = " UNION ALL ".join(f"SELECT 1 FROM {kind}_hits" for kind in kinds)  # noqa: S608
+    ctes += [
+        f"matched AS (SELECT EXISTS ({any_hits}) AS found)",
+        "shown AS (SELECT CASE WHEN found THEN exact ELSE prefix END AS tsquery "
+        "FROM words, matched)",
+    ]
     return (
         f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} "
         "ORDER BY kind, rank DESC, id"
@@ -617,30 +671,13 @@ HEADLINE_OPTIONS = (
 def _postgres(kinds, query, horizons, offset, limit):
     # No horizon set: no scene is visible, so scenes are not searched at all.
     kinds = [kind for kind in kinds if kind != "scenes" or horizons]
-    found, matched = _run(kinds, query, horizons, offset, limit)
-    if not matched:
-        # No word matched anywhere: perhaps a word still being typed, or a
-        # misspelt title or name. A second statement matches the words as
-        # beginnings of longer words too ("tark", "solar") and looks for
-        # names like the query where nothing matched. (Not when something
-        # matched: words as beginnings cost more to match and to rank, and
-        # most searches would pay for names that merely look like the query.)
-        found |= _run(kinds, query, horizons, offset, limit, similar=True)[0]
-    return found
-
-
-def _run(kinds, query, horizons, offset, limit, *, similar=False):
-    """Run one statement: (results by kind, whether any word matched)."""
     if not kinds:
-        return {}, False
-    sql, params = postgres_statement(
-        kinds, query, horizons, offset, limit, similar=similar
-    )
-    found, matched = {}, False
-    with connection.cursor() as cursor:
+        return {}
+    sql, params = postgres_statement(kinds, query, horizons, offset, limit)
+    found = {}
+    with _server_bound(connection.cursor()) as cursor:
         cursor.execute(sql, params)
-        for kind, _, _, by_name, title, slug, *film, headline in cursor.fetchall():
-            matched = matched or not by_name
+        for kind, _, _, title, slug, *film, headline in cursor.fetchall():
             found.setdefault(kind, []).append(
                 Found(
                     kind,
@@ -650,7 +687,19 @@ def _run(kinds, query, horizons, offset, limit, *, similar=False):
                     _marked(headline),
                 )
             )
-    return found, matched
+    return found
+
+
+def _server_bound(cursor):
+    """Django's ``cursor`` (query logging, error wrapping and all), binding
+    its parameters on the server rather than in the statement's text, so
+    that psycopg can prepare the statement. Only this cursor does: Django's
+    own queries stay as they are, bound on the client and never prepared."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    cursor.cursor.close()
+    cursor.cursor = ServerBindingCursor(connection.connection)
+    return cursor
 
 
 def _marked(text):
@@ -787,14 +836,14 @@ SQLITE_SHOWN = {
     "scenes": "t.title, t.slug, f.slug, f.title, f.year, f.original_title, t.summary",
 }
 SQLITE_VISIBLE = {
-    "films": "t.status = 'published'",
+    "films": "t.status = {status}",
     "people": (
         "EXISTS (SELECT 1 FROM {credits} c JOIN {films} f ON f.id = c.film_id "
-        "WHERE c.person_id = t.id AND f.status = 'published')"
+        "WHERE c.person_id = t.id AND f.status = {status})"
     ),
     "themes": "1",
-    "characters": "f.status = 'published' AND (t.reveals_at IS NULL OR {seen_reveals_at})",
-    "scenes": "f.status = 'published' AND {seen_starts_at}",
+    "characters": "f.status = {status} AND (t.reveals_at IS NULL OR {seen_reveals_at})",
+    "scenes": "f.status = {status} AND {seen_starts_at}",
 }
 # Films seen to the end are one IN list (SQLite looks each row up in it);
 # the others, with how far into each, a small table of parameters.
@@ -802,6 +851,7 @@ SQLITE_SEEN = (
     "(t.film_id IN (SELECT film FROM seen_all) OR EXISTS (SELECT 1 FROM seen h "
     "WHERE h.film = t.film_id AND t.{field} <= h.upto))"
 )
+FILM_TOKEN = re.compile(r"[fg]\d", re.I)  # what may match a scene's film tokens
 CANDIDATES = 100  # names sharing trigrams with a misspelling, scored in Python
 FIRST_RANKED = 100  # matches looked up at first (see _sqlite_matches)
 
@@ -817,6 +867,7 @@ def _sqlite_parts(kind):
     condition = SQLITE_VISIBLE[kind].format(
         credits=quote(Credit._meta.db_table),
         films=films,
+        status=PUBLISHED_STATUS,
         seen_reveals_at=SQLITE_SEEN.format(field="reveals_at"),
         seen_starts_at=SQLITE_SEEN.format(field="starts_at"),
     )
@@ -879,6 +930,14 @@ def _sqlite(kinds, query, horizons, offset, limit):
 def _sqlite_matches(kind, parsed, horizons, offset, limit, prefix=False):
     _, columns, weights = search_index.TABLES[kind]
     searched = [c for c in columns if c != "film"]
+    # A column filter costs FTS5 a look at every match's columns, so there
+    # is one only where it changes what matches: a scene's film column holds
+    # its film's tokens ("f12", "g0"), which only a word with an f or a g
+    # before a digit can match.
+    typed = [w for group in parsed.groups for term in group for w in term.words]
+    typed += [w for term in parsed.excluded for w in term.words]
+    if len(searched) == len(columns) or not any(map(FILM_TOKEN.search, typed)):
+        searched = None
     expression = parsed.fts5(searched, prefix)
     if not expression:
         return []
@@ -953,8 +1012,17 @@ def _sqlite_similar(kind, parsed, horizons, offset, limit):
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, " OR ".join(f'"{g}"' for g in grams)])
         rows = cursor.fetchall()
+    # A name is no more alike than the share of the query's trigrams it
+    # holds: most candidates fall short of the threshold on that alone, and
+    # only the others are scored stretch by stretch.
+    wanted = set(trigrams(query))
+    least = (SIMILARITY - 1e-9) * len(wanted)
     scored = sorted(
-        ((word_similarity(query, name), row) for name, *row in rows),
+        (
+            (word_similarity(query, name), row)
+            for name, *row in rows
+            if len(wanted.intersection(trigrams(name))) >= least
+        ),
         key=lambda pair: (-pair[0], pair[1][0]),
     )
     alike = [row for score, row in scored if score >= SIMILARITY - 1e-9]
@@ -1011,40 +1079,55 @@ def _word_snippet(text, words):
     """Like :func:`_snippet`, for full-text matches: whole words are marked
     whose folded form begins with a word searched for (or its stem)."""
     stems = sorted({_stem(w) for w in words if len(w) >= MIN_LENGTH}, key=len)
-    if text and text.isascii():
-        # Folding ASCII is lower-casing: one regular expression does it all.
-        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.I)
-
-        def matches(token):
-            return bool(stems) and pattern.match(token) is not None
+    text = text or ""
+    tokens = text.split()
+    if not stems:
+        start, marked = 0, lambda piece: ()
+    elif text.isascii():
+        # Folding ASCII is lower-casing: one regular expression finds the
+        # words, in the whole text at once (word by word cost more than the
+        # rest of presenting a hit).
+        pattern = re.compile(
+            r"(?<!\w)(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.I
+        )
+        first = pattern.search(text)
+        start = _token_at(text, first.start()) if first else 0
+        marked = pattern.finditer
     else:
 
-        def matches(token):
-            folded = fold(token)
+        def matches(word):
+            folded = fold(word)
             return any(folded.startswith(stem) for stem in stems)
 
-    tokens = (text or "").split()
-    start = next(
-        (
-            i
-            for i, token in enumerate(tokens)
-            if any(matches(w) for w in WORD.findall(token))
-        ),
-        0,
-    )
+        start = next(
+            (
+                i
+                for i, token in enumerate(tokens)
+                if any(matches(w) for w in WORD.findall(token))
+            ),
+            0,
+        )
+
+        def marked(piece):
+            return (m for m in WORD.finditer(piece) if matches(m.group()))
+
     start = max(0, start - SNIPPET_WORDS // 3)
     piece = " ".join(tokens[start : start + SNIPPET_WORDS])
     parts, done = [], 0
-    if stems:
-        for match in WORD.finditer(piece):
-            if matches(match.group()):
-                parts += [escape(piece[done : match.start()]), "<mark>"]
-                parts += [escape(match.group()), "</mark>"]
-                done = match.end()
+    for match in marked(piece):
+        parts += [escape(piece[done : match.start()]), "<mark>"]
+        parts += [escape(match.group()), "</mark>"]
+        done = match.end()
     parts.append(escape(piece[done:]))
     prefix = "… " if start else ""
     suffix = " …" if start + SNIPPET_WORDS < len(tokens) else ""
     return mark_safe(prefix + "".join(parts) + suffix)  # noqa: S308 — escaped
+
+
+def _token_at(text, position):
+    """Which of ``text.split()``'s tokens holds the character at ``position``."""
+    before = len(text[:position].split())
+    return before if position == 0 or text[position - 1].isspace() else before - 1
 
 
 # Full text on both engines; ``icontains`` on any other database.
@@ -1053,19 +1136,20 @@ ENGINES = {"postgresql": _postgres, "sqlite": _sqlite}
 
 # --- Presenting a result -----------------------------------------------------------------
 
-URL_NAMES = {"films": "films:detail", "people": "films:person", "themes": "films:theme"}
-
 
 def _hit(found):
-    kind, film = found.kind, found.film
-    if kind == "characters":
-        url = reverse("films:character", args=[film.slug, found.slug])
-    elif kind == "scenes":
-        url = reverse("films:timeline", args=[film.slug]) + f"#{found.slug}"
-    else:
-        url = reverse(URL_NAMES[kind], args=[found.slug])
-    context = _film_context(film) if film else ""
-    return Hit(kind, found.title, url, context, found.snippet)
+    context = _film_context(found.film) if found.film else ""
+    return Hit(found.kind, found.title, _url(found), context, found.snippet)
+
+
+def _url(found):
+    """The hit's page, as its model's ``get_absolute_url()`` gives it: called
+    with just the slugs it reads (a search row is not a model instance, and
+    making one for each hit cost more than the rest of presenting it)."""
+    row = SimpleNamespace(slug=found.slug)
+    if found.kind in ("characters", "scenes"):
+        row.film = SimpleNamespace(slug=found.film.slug)
+    return DOCUMENTS[found.kind][0].get_absolute_url(row)
 
 
 def _film_context(film):
@@ -1094,13 +1178,19 @@ def horizons_from_cookies(request):
         return {}
     # Browsers keep a few hundred cookies a site at most; never ask for more.
     slugs = list(wanted)[:500]
-    if connection.vendor == "postgresql":
-        # One array parameter rather than hundreds of placeholders.
+    if connection.vendor in ("postgresql", "sqlite"):
+        # One parameter rather than hundreds of placeholders: an array on
+        # PostgreSQL, a JSON list on SQLite.
+        among = (
+            "slug = ANY(%s::text[])"
+            if connection.vendor == "postgresql"
+            else "slug IN (SELECT value FROM json_each(%s))"
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT id, slug FROM {connection.ops.quote_name(Film._meta.db_table)} "  # noqa: S608
-                "WHERE status = 'published' AND slug = ANY(%s::text[])",
-                [slugs],
+                f"WHERE status = {PUBLISHED_STATUS} AND {among}",
+                [slugs if connection.vendor == "postgresql" else json.dumps(slugs)],
             )
             films = cursor.fetchall()
     else:

@@ -108,6 +108,16 @@ def parse_database_url(url, name="DATABASE_URL"):
         options.setdefault(
             "connect_timeout", str(env_int("DATABASE_CONNECT_TIMEOUT", 2))
         )
+        # Search binds its one statement's parameters on the server
+        # (films/search.py), so psycopg prepares it after this many runs on a
+        # connection and PostgreSQL plans it once there, not once a search.
+        # Django's own queries bind on the client and are never prepared.
+        try:
+            options["prepare_threshold"] = int(options.get("prepare_threshold", 2))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: prepare_threshold must be a whole number."
+            ) from None
         if pool:
             pool = {
                 # A sync gunicorn worker uses one connection at a time: keep

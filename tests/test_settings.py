@@ -158,6 +158,7 @@ def test_postgres_url_uses_psycopg_with_its_pool():
     # Short waits: a database that does not answer costs a request seconds.
     assert db["OPTIONS"] == {
         "connect_timeout": "2",
+        "prepare_threshold": 2,
         "pool": {
             "min_size": 1,
             "max_size": 4,
@@ -176,6 +177,7 @@ def test_database_timeouts_are_read_from_the_environment(monkeypatch):
     db = parse_database_url("postgres://127.0.0.1/guide")
     assert db["OPTIONS"] == {
         "connect_timeout": "5",
+        "prepare_threshold": 2,
         "pool": {
             "min_size": 1,
             "max_size": 4,
@@ -194,6 +196,7 @@ def test_pool_can_be_turned_off_in_the_url():
         "pool": False,
         "sslmode": "require",
         "connect_timeout": "2",
+        "prepare_threshold": 2,
     }
 
 
