@@ -426,11 +426,14 @@ def load(film, names):
 # --- Rows as the templates read them ---------------------------------------------
 
 
-def row(data):
+def row(data, without=()):
     """A row of a part as an object: ``*_at`` as timedeltas, ``*_html`` as safe
-    markup (it was sanitised when it was saved), nested rows alike."""
+    markup (it was sanitised when it was saved), nested rows alike; the keys
+    ``without`` left out (rows a page must filter before showing)."""
     values = {}
     for key, value in data.items():
+        if key in without:
+            continue
         kind = _kinds.get(key)
         if kind is None:
             kind = _kinds[key] = (
@@ -466,6 +469,11 @@ def group(rows, key):
     return grouped
 
 
-def revealed(rows, horizon, field="reveals_at"):
-    """The rows of a part (as objects) whose ``field`` the horizon reveals."""
-    return [row(data) for data in rows if horizon.reveals(seconds_to_time(data[field]))]
+def revealed(rows, horizon, field="reveals_at", without=()):
+    """The rows of a part (as objects) whose ``field`` the horizon reveals,
+    the keys ``without`` left out."""
+    return [
+        row(data, without)
+        for data in rows
+        if horizon.reveals(seconds_to_time(data[field]))
+    ]

@@ -28,6 +28,14 @@ def stored_choices():
     return choices
 
 
+def _give_choices(form):
+    if getattr(form, "has_stored_choices", False):
+        return
+    form.has_stored_choices = True
+    for name, rows in stored_choices().items():
+        form.fields[name].choices = [tuple(row) for row in rows]
+
+
 def decade_choices():
     return [(decade, f"{decade}s") for decade in range(1890, 2030, 10)]
 
@@ -176,14 +184,19 @@ class FilmFilter(django_filters.FilterSet):
 
     @property
     def form(self):
-        """The form, with the lists of languages, countries, genres and themes
-        kept with the catalogue's version (``films.derived``): no query for
-        each list, nor for checking a value chosen from one."""
+        """The form; given the catalogue's lists of languages, countries,
+        genres and themes when a value is chosen from one (to check it)."""
         if not hasattr(self, "_form"):
             form = super().form
-            for name, rows in stored_choices().items():
-                form.fields[name].choices = [tuple(row) for row in rows]
+            if self.is_bound and any(self.data.get(name) for name in THROUGH_MANY):
+                _give_choices(form)
         return self._form
+
+    def give_choices(self):
+        """Fill the form's lists from the catalogue's row (kept by
+        ``films.derived`` with its version): no query for each list, nor for
+        checking a value chosen from one. For a page that shows the form."""
+        _give_choices(self.form)
 
     def get_form_class(self):
         # Built once: the fields are the same for every request (django-filter

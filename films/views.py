@@ -111,6 +111,7 @@ def catalogue(request):
     """The catalogue: django-filter over published films, sorted and paged."""
     queryset = Film.objects.published().for_list().order_by("title", "year")
     film_filter = FilmFilter(request.GET or None, queryset=queryset)
+    film_filter.give_choices()  # the page shows the form's lists
     paginator = Paginator(film_filter.qs, PAGE_SIZE)
     messages = []
     number = page_number(request, messages)
@@ -149,6 +150,10 @@ def film_detail(request, page):
     part = documents.load(film, ["overview"])["overview"]
     hidden = [at for at in page.points.of("plot") if not horizon.reveals(at)]
     credits = [documents.row(credit) for credit in part["credits"]]
+    for credit in credits:
+        # A part is named beside its actor only if naming it spoils nothing.
+        if credit.character is not None and credit.character.reveals_at is not None:
+            credit.character = None
     facets = {kind: part[kind] for kind in FACETS}
     crew = [
         (role.label, [c for c in credits if c.role == role])
@@ -231,7 +236,7 @@ def revealed_scenes(page, part):
     for data in part["scenes"]:
         if not horizon.reveals(documents.seconds_to_time(data["starts_at"])):
             continue
-        scene = documents.row(data)
+        scene = documents.row(data, without=("characters",))
         scene.pk = scene.id
         scene.cast = [
             (slug, name, is_main, position)
@@ -359,7 +364,7 @@ def revealed_characters(page):
     """The characters the horizon reveals, with their credits and beats (all
     of them: a page keeps the beats it may show), and the scenes part."""
     part = documents.load(page.film, ["characters"])["characters"]
-    return documents.revealed(part, page.horizon)
+    return documents.revealed(part, page.horizon, without=("beats",))
 
 
 @film_page("characters")
@@ -381,7 +386,7 @@ def character_detail(request, page, character_slug):
     found = [c for c in parts["characters"] if c["slug"] == character_slug]
     if not found:
         raise Http404("No such character.")
-    character = documents.row(found[0])
+    character = documents.row(found[0], without=("beats",))
     url = page.page_url
     context = {"character_hidden": None}
     if not horizon.reveals(character.reveals_at):
@@ -424,6 +429,8 @@ def film_themes(request, page):
             horizon, analysis.reveals_at, url, film, "The analysis"
         )
         analysis.visible = analysis.hidden is None
+        if not analysis.visible:
+            analysis.analysis_html = ""  # never sent, not even to the template
         analysis.carried_by = [
             s
             for s in scenes

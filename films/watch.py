@@ -107,7 +107,9 @@ def revealed_between(parts, horizon, start, *, inclusive):
 
     beats = []
     for character in documents.revealed(parts["characters"], horizon):
-        for beat in character.beats:
+        its_beats = character.beats
+        del character.beats  # the news shows its beats the horizon reveals only
+        for beat in its_beats:
             if news(beat):
                 beat.character = character
                 beats.append(beat)
