@@ -29,7 +29,7 @@ run: setup migrate load
 TEST_WORKERS ?= auto
 
 test: setup chromium
-	$(PY) -m pytest --numprocesses=$(TEST_WORKERS) --dist=loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	$(PY) -m pytest --numprocesses=$(TEST_WORKERS) --dist=loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The browser tests (tests/browser/) drive Debian's Chromium, never a browser
 # that `playwright install` would download. Installed here when missing.

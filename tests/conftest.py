@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 
@@ -53,37 +55,44 @@ def pytest_configure(config):
         }
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_collection_modifyitems(config, items):
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
     """The tests that ask for the shipped guides run one after another, so that
     they are loaded once (tests/shipped.py).
 
-    Under pytest-xdist with ``--dist loadgroup`` (``make test``) they form one
-    group, sent to one worker; every other test goes with its file, as with
-    ``--dist loadfile`` (one Chromium per browser module, the Redis database of
-    tests/test_head_mirror.py used by one worker at a time, each outage test
-    module's servers started once).
+    After pytest-django has put the tests in Django's order (database tests,
+    then transactional ones, then the rest), they move up to the first of
+    them: they are all of the first kind.
     """
-    if config.pluginmanager.hasplugin("xdist") and (
-        config.getoption("dist", "no") == "loadgroup"
-    ):
-        for item in items:
-            group = (
-                shipped.FIXTURE_NAME
-                if shipped.wants_shipped_guides(item)
-                else item.nodeid.split("::", 1)[0]
-            )
-            item.add_marker(pytest.mark.xdist_group(group))
-    result = yield
-    # After pytest-django put the tests in Django's order (database tests,
-    # then transactional ones, then the rest): the shipped guides' tests, all
-    # of the first kind, move up to the first of them.
     asking = [item for item in items if shipped.wants_shipped_guides(item)]
     if asking:
         first = items.index(asking[0])
         others = [item for item in items if not shipped.wants_shipped_guides(item)]
         items[:] = others[:first] + asking + others[first:]
-    return result
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist with ``--dist loadfile`` (``make test``): each file's
+    tests on one worker (one Chromium per browser module, the Redis database
+    of tests/test_head_mirror.py used by one worker at a time, the outage
+    tests' servers started once), and the files that use the shipped guides
+    all on the same worker, so that they are loaded there once."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    asking = {
+        path.relative_to(config.rootpath).as_posix()
+        for path in Path(__file__).parent.rglob("test_*.py")
+        if f'"{shipped.FIXTURE_NAME}"' in path.read_text(encoding="utf-8")
+    }
+
+    class ShippedGuidesTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            path = super()._split_scope(nodeid)
+            return shipped.FIXTURE_NAME if path in asking else path
+
+    return ShippedGuidesTogether(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
