@@ -71,6 +71,7 @@ def pytest_collection_modifyitems(items):
         items[:] = others[:first] + asking + others[first:]
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook, unknown without it
 def pytest_xdist_make_scheduler(config, log):
     """Under pytest-xdist with ``--dist loadfile`` (``make test``): each file's
     tests on one worker (one Chromium per browser module, the Redis database
