@@ -23,8 +23,13 @@ run: setup migrate load
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The suite runs on every core (pytest-xdist), each file's tests on one worker
+# and the tests of the shipped guides together (tests/conftest.py), in
+# Django's order; TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= auto
+
 test: setup chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --numprocesses=$(TEST_WORKERS) --dist=loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The browser tests (tests/browser/) drive Debian's Chromium, never a browser
 # that `playwright install` would download. Installed here when missing.
