@@ -352,10 +352,16 @@ class Theme(GuideModel):
 # --- The film and its guide -----------------------------------------------------
 
 
+# A film's statuses, named once: its choices, its indexes and constraint, the
+# ORM's ``published()`` and search's SQL (films/search.py) all read these.
+DRAFT = "draft"
+PUBLISHED = "published"
+
+
 class Film(GuideModel):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = DRAFT, "Draft"
+        PUBLISHED = PUBLISHED, "Published"
 
     title = models.CharField(max_length=200)
     original_title = models.CharField(max_length=200, blank=True)
@@ -453,7 +459,7 @@ class Film(GuideModel):
             # at once; this small index answers it without reading the films.
             models.Index(
                 fields=["id"],
-                condition=Q(status="published"),
+                condition=Q(status=PUBLISHED),
                 name="film_published_idx",
             ),
             # Search asks the opposite for thousands of matches at once ("is
@@ -461,7 +467,7 @@ class Film(GuideModel):
             # tiny and the check costs almost nothing.
             models.Index(
                 fields=["id"],
-                condition=~Q(status="published"),
+                condition=~Q(status=PUBLISHED),
                 name="film_unpublished_idx",
             ),
         ]
@@ -481,7 +487,7 @@ class Film(GuideModel):
                 ),
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "published"]),
+                condition=Q(status__in=[DRAFT, PUBLISHED]),
                 name="film_status_valid",
                 violation_error_message="The status must be draft or published.",
             ),
