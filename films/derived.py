@@ -17,6 +17,7 @@ each of them must render the text it writes and bump the guide it touches.
 """
 
 import functools
+import threading
 from itertools import batched
 
 from django.db import transaction
@@ -201,26 +202,40 @@ def bump_films(film_ids, *, touch=False, using=None, later=False):
                 documents.store(chunk, using=using)
 
 
-# Films whose documents wait for their transaction to commit, by database.
-_waiting = {}
+# Films whose documents wait for their transaction to commit, by database —
+# per thread, as connections and their transactions are.
+_local = threading.local()
+
+
+def _waiting_for(alias):
+    waiting = getattr(_local, "waiting", None)
+    if waiting is None:
+        waiting = _local.waiting = {}
+    return waiting.setdefault(alias, set())
 
 
 def store_documents_later(film_ids, using):
     alias = using or "default"
-    _waiting.setdefault(alias, set()).update(film_ids)
-    transaction.on_commit(functools.partial(_store_waiting, alias), using=using)
+    _waiting_for(alias).update(film_ids)
+    # robust: a failure is logged, never raised at the writer whose commit
+    # has succeeded; until the next write, pages build those documents.
+    transaction.on_commit(
+        functools.partial(_store_waiting, alias), using=using, robust=True
+    )
 
 
 def waiting(film_id, using):
     """Whether this film's documents already wait for a commit."""
-    return film_id in _waiting.get(using or "default", ())
+    return film_id in _waiting_for(using or "default")
 
 
 def _store_waiting(alias):
     # Registered once per write; the first to run stores them all. Films of a
     # transaction that rolled back are stored too: harmlessly, at their
     # versions (and a deleted film has none).
-    film_ids = _waiting.pop(alias, set())
+    waiting = _waiting_for(alias)
+    film_ids = set(waiting)
+    waiting.clear()
     if film_ids:
         with transaction.atomic(using=alias):
             documents.store(film_ids, using=alias)
