@@ -228,9 +228,10 @@ def json_ld(page, credits, facets):
 
 
 def revealed_scenes(page, part):
-    """The scenes the horizon reveals, in screen order, each with its
-    characters the horizon reveals (``people``: slug and name) and its
-    themes (``theme_ids``, ``tags``: theme id, slug, name)."""
+    """The scenes the horizon reveals, in screen order, each with those of
+    its characters the horizon reveals (``cast``: slug, name, is main,
+    position; ``people``: slug and name) and its themes (``themes``: theme
+    id, slug, name)."""
     horizon = page.horizon
     scenes = []
     for data in part["scenes"]:
@@ -361,8 +362,8 @@ def timeline_map(request, page):
 
 
 def revealed_characters(page):
-    """The characters the horizon reveals, with their credits and beats (all
-    of them: a page keeps the beats it may show), and the scenes part."""
+    """The characters the horizon reveals, with their credits (their beats
+    left out: a page shows only those the horizon reveals)."""
     part = documents.load(page.film, ["characters"])["characters"]
     return documents.revealed(part, page.horizon, without=("beats",))
 
