@@ -19,8 +19,8 @@ database, as the write would have, and ``manage.py render_text`` stores them
 all again.
 """
 
+import functools
 import json
-from collections import defaultdict
 from datetime import timedelta
 from itertools import batched
 from types import SimpleNamespace
@@ -385,24 +385,18 @@ def store_stale(using=None):
 # --- Reading parts (on a page) ------------------------------------------------------
 
 
+@functools.cache
 def _statement(alias, count):
-    """The one query a page makes for its parts (built once per shape)."""
-    key = (alias, count)
-    sql = _statements.get(key)
-    if sql is None:
-        ops = connections[alias].ops
-        table = ops.quote_name(FilmDocument._meta.db_table)
-        marks = ", ".join(["%s"] * count)
-        sql = (
-            f"SELECT {ops.quote_name('name')}, {ops.quote_name('version')}, "  # noqa: S608 — our own names
-            f"{ops.quote_name('format')}, {ops.quote_name('data')} FROM {table} "
-            f"WHERE {ops.quote_name('film_id')} = %s AND {ops.quote_name('name')} IN ({marks})"
-        )
-        _statements[key] = sql
-    return sql
-
-
-_statements = {}
+    """The one query a page makes for its parts (built once per shape, as
+    ``pages._film_statement`` is)."""
+    ops = connections[alias].ops
+    table = ops.quote_name(FilmDocument._meta.db_table)
+    marks = ", ".join(["%s"] * count)
+    return (
+        f"SELECT {ops.quote_name('name')}, {ops.quote_name('version')}, "  # noqa: S608 — our own names
+        f"{ops.quote_name('format')}, {ops.quote_name('data')} FROM {table} "
+        f"WHERE {ops.quote_name('film_id')} = %s AND {ops.quote_name('name')} IN ({marks})"
+    )
 
 
 def load(film, names):
@@ -460,13 +454,6 @@ _kinds = {}  # each key's kind, worked out once (keys are our own few names)
 
 def seconds_to_time(value):
     return None if value is None else timedelta(seconds=value)
-
-
-def group(rows, key):
-    grouped = defaultdict(list)
-    for item in rows:
-        grouped[key(item)].append(item)
-    return grouped
 
 
 def revealed(rows, horizon, field="reveals_at", without=()):
