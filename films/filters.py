@@ -1,9 +1,13 @@
 """The catalogue's filters. Each field validates its input; a bad value is
 reported beside its field and ignored, never a server error."""
 
+import copy
+from typing import NamedTuple
+
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django_filters.constants import EMPTY_VALUES
 
 from films.models import (
     MAX_RUNTIME,
@@ -16,24 +20,68 @@ from films.models import (
 )
 
 
-def stored_choices():
+def stored_choices(version=None):
     """The filters' choices as the catalogue's row keeps them (worked out
-    afresh if it has none yet, as before its first change)."""
+    afresh if it has none yet, as before its first change).
+
+    Kept in this process with the version they belong to: given the
+    catalogue's ``version`` (which the page has read already), the same
+    version's choices cost no query. Versions never repeat.
+    """
     from films.derived import CHOICES, filter_choices
 
-    row = CatalogueVersion.objects.filter(pk=1).values_list("choices", flat=True)
-    choices = next(iter(row), None)
+    memo = _choices_memo.get("catalogue")
+    if version is not None and memo is not None and memo[0] == version:
+        return memo[1]
+    rows = CatalogueVersion.objects.filter(pk=1).values_list("version", "choices")
+    row_version, choices = next(iter(rows), (None, None))
     if not choices or set(choices) != set(CHOICES):
-        choices = filter_choices()
+        return filter_choices()
+    _choices_memo["catalogue"] = (row_version, choices)
     return choices
 
 
-def _give_choices(form):
+_choices_memo = {}
+
+
+def _give_choices(form, version=None):
     if getattr(form, "has_stored_choices", False):
         return
     form.has_stored_choices = True
-    for name, rows in stored_choices().items():
+    for name, rows in stored_choices(version).items():
         form.fields[name].choices = [tuple(row) for row in rows]
+
+
+class ShownField(NamedTuple):
+    name: str
+    id: str
+    label: str
+    kind: str
+    attrs: dict
+    choices: list | None
+    current: str
+    errors: list | None
+
+
+class LightCopies(dict):
+    """A form's ``base_fields`` or a filter set's ``base_filters`` whose deep
+    copy (one for each form and filter set made) copies each field or filter
+    and its widget, but shares what no request changes: choices, labels,
+    validators, messages. Django's deep copy of every choice list costs more
+    than the rest of the catalogue page together."""
+
+    def __deepcopy__(self, memo):
+        return {name: _light_copy(item) for name, item in self.items()}
+
+
+def _light_copy(item):
+    new = copy.copy(item)
+    if isinstance(item, forms.Field):
+        new.widget = copy.copy(item.widget)
+        new.widget.attrs = dict(item.widget.attrs)
+    elif item.method is not None:
+        new.method = item.method  # its FilterMethod bound to the copy
+    return new
 
 
 def decade_choices():
@@ -62,7 +110,21 @@ class CatalogueForm(forms.Form):
         return value
 
 
-# The filters that join through a many-to-many relation.
+class ThroughChoiceFilter(django_filters.ChoiceFilter):
+    """A choice among rows joined through a many-to-many relation, tested
+    with EXISTS: a film is never repeated, so the list needs no DISTINCT
+    (which over the films' columns costs more than the rest of the query)
+    and its count is the number of films."""
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES or value == self.null_value:
+            return super().filter(qs, value)
+        lookup = f"{self.field_name}__{self.lookup_expr}"
+        related = Film.objects.filter(pk=OuterRef("pk"), **{lookup: value})
+        return qs.filter(Exists(related))
+
+
+# The filters that choose among the catalogue's stored lists.
 THROUGH_MANY = ("language", "country", "genre", "theme")
 
 
@@ -97,25 +159,25 @@ class FilmFilter(django_filters.FilterSet):
         label="Director",
         max_length=200,
     )
-    language = django_filters.ChoiceFilter(
+    language = ThroughChoiceFilter(
         choices=[],  # the catalogue's own, given to each form (stored_choices)
         field_name="languages__code",
         empty_label="Any language",
         label="Language",
     )
-    country = django_filters.ChoiceFilter(
+    country = ThroughChoiceFilter(
         choices=[],  # the catalogue's own, given to each form (stored_choices)
         field_name="countries__code",
         empty_label="Any country",
         label="Country",
     )
-    genre = django_filters.ChoiceFilter(
+    genre = ThroughChoiceFilter(
         choices=[],  # the catalogue's own, given to each form (stored_choices)
         field_name="genres__slug",
         empty_label="Any genre",
         label="Genre",
     )
-    theme = django_filters.ChoiceFilter(
+    theme = ThroughChoiceFilter(
         choices=[],  # the catalogue's own, given to each form (stored_choices)
         field_name="film_themes__theme__slug",
         empty_label="Any theme",
@@ -172,15 +234,14 @@ class FilmFilter(django_filters.FilterSet):
             )
         )
 
-    @property
-    def qs(self):
-        queryset = super().qs
-        # Joins through many-to-many filters could repeat a film; without
-        # them (the catalogue as most visitors see it) DISTINCT only costs.
-        data = self.form.cleaned_data if self.is_bound else {}
-        if any(data.get(name) for name in THROUGH_MANY):
-            queryset = queryset.distinct()
-        return queryset
+    def __init__(self, *args, key=None, catalogue_version=None, **kwargs):
+        # ``key`` names the query set given (the same key, the same query
+        # set: see cards()); the catalogue's version, when the caller has
+        # read it: the form's lists are then those kept with it
+        # (stored_choices).
+        self.key = key
+        self.catalogue_version = catalogue_version
+        super().__init__(*args, **kwargs)
 
     @property
     def form(self):
@@ -189,14 +250,57 @@ class FilmFilter(django_filters.FilterSet):
         if not hasattr(self, "_form"):
             form = super().form
             if self.is_bound and any(self.data.get(name) for name in THROUGH_MANY):
-                _give_choices(form)
+                _give_choices(form, self.catalogue_version)
         return self._form
 
     def give_choices(self):
         """Fill the form's lists from the catalogue's row (kept by
         ``films.derived`` with its version): no query for each list, nor for
-        checking a value chosen from one. For a page that shows the form."""
-        _give_choices(self.form)
+        checking a value chosen from one — nor any when the catalogue's
+        version was given and its lists were read already. For a page that
+        shows the form."""
+        _give_choices(self.form, self.catalogue_version)
+
+    def cards(self, offset, limit):
+        """A page of the films the filters choose, as catalogue cards, and
+        their number (``FilmQuerySet.cards``). Filter sets given the same
+        query set and the same valid input build the same query: it is
+        compiled once."""
+        data = {}
+        if self.is_bound and self.form.errors is not None:  # validated
+            data = self.form.cleaned_data  # what filter_queryset() uses
+        chosen = repr(sorted(data.items()))
+        same_as = None if self.key is None else (self.key, chosen)
+        return self.queryset.cards(
+            offset, limit, same_as=same_as, narrowed=lambda: self.qs
+        )
+
+    def fields_shown(self):
+        """The form's fields as the catalogue page writes them: each one's
+        name, label, kind of input (``select`` or an input type), its other
+        attributes, choices (selects only), current value and errors.
+
+        Plain values rather than Django's bound fields and widget templates,
+        which cost more than the rest of the page together.
+        """
+        form = self.form
+        errors = form.errors if self.is_bound else {}
+        shown = []
+        for name, field in form.fields.items():
+            kind = field.widget.input_type
+            shown.append(
+                ShownField(
+                    name=name,
+                    id=f"id_{name}",
+                    label=field.label,
+                    kind=kind,
+                    attrs=field.widget.attrs,
+                    choices=field.choices if kind == "select" else None,
+                    current=form.data.get(name) or "",
+                    errors=errors.get(name),
+                )
+            )
+        return shown
 
     def get_form_class(self):
         # Built once: the fields are the same for every request (django-filter
@@ -207,5 +311,9 @@ class FilmFilter(django_filters.FilterSet):
             for name in ("year_min", "year_max", "runtime_min", "runtime_max"):
                 field = form_class.base_fields[name]
                 field.widget = forms.NumberInput(attrs={"inputmode": "numeric"})
+            form_class.base_fields = LightCopies(form_class.base_fields)
             type(self)._form_class = form_class
         return form_class
+
+
+FilmFilter.base_filters = LightCopies(FilmFilter.base_filters)

@@ -7,11 +7,12 @@ explained reveals at the end of the film. See ``films/spoilers.py`` for the
 horizon that these points are compared with.
 """
 
+import functools
 from datetime import timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -140,6 +141,27 @@ class RevealQuerySet(models.QuerySet):
         return self.filter(**{f"{self.reveal_field}__isnull": True})
 
 
+# What a catalogue card shows of its film (FilmQuerySet.cards).
+CARD_FIELDS = ("id", "title", "original_title", "slug", "year", "runtime")
+_card_statements = {}
+
+
+@functools.lru_cache(maxsize=64)
+def _directors_statement(alias, films):
+    """The SQL that reads the directors of ``films`` films, in billing order,
+    and its parameters with None where the films' ids go: made by the ORM
+    once per process, as compiling it anew cost more than running it."""
+    marks = range(-films, 0)  # no film has a negative id
+    query = (
+        Credit.objects.using(alias)
+        .filter(film__in=marks, role=Credit.Role.DIRECTOR)
+        .order_by("film_id", "position", "pk")
+        .values_list("film_id", "person__name", "person__slug")
+    )
+    sql, params = query.query.sql_with_params()
+    return sql, [None if param in marks else param for param in params]
+
+
 class FilmQuerySet(SlugQuerySet):
     def published(self):
         return self.filter(status=Film.Status.PUBLISHED)
@@ -168,6 +190,50 @@ class FilmQuerySet(SlugQuerySet):
                 to_attr="directors",
             )
         )
+
+    def cards(self, offset, limit, *, same_as=None, narrowed=None):
+        """A page of catalogue cards and the number of films in all.
+
+        The cards are dicts of the columns a card shows, each with its
+        ``directors`` (``(name, slug)`` pairs, in billing order). The count
+        comes with the page's rows (``COUNT(*) OVER ()``), so a page costs
+        two queries, the second for its directors; past the last page the
+        count is None (there is no row to carry it).
+
+        ``narrowed()``, if given, returns the query set to read, made from
+        this one (a filter set's). ``same_as`` is a key the caller gives to
+        every query set made the same way from the same values: the SQL of
+        the first is kept for the others, and they are not made again, as
+        making and compiling them cost more than running them.
+        """
+        key = (self.db, same_as, offset, limit)
+        statement = _card_statements.get(key) if same_as is not None else None
+        if statement is None:
+            films = self if narrowed is None else narrowed()
+            query = films.annotate(total=models.Window(models.Count("*")))
+            query = query.values_list(*CARD_FIELDS, "total")[offset : offset + limit]
+            statement = query.query.sql_with_params()
+            if same_as is not None:
+                if len(_card_statements) >= 512:
+                    _card_statements.clear()
+                _card_statements[key] = statement
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(*statement)
+            rows = cursor.fetchall()
+        if not rows:
+            return [], (0 if offset == 0 else None)
+        cards = {
+            row[0]: {**dict(zip(CARD_FIELDS, row[:-1], strict=True)), "directors": []}
+            for row in rows
+        }
+        sql, params = _directors_statement(self.db, len(cards))
+        ids = iter(cards)
+        params = [next(ids) if param is None else param for param in params]
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            for film_id, name, slug in cursor.fetchall():
+                cards[film_id]["directors"].append((name, slug))
+        return list(cards.values()), rows[0][-1]
 
     def for_overview(self):
         """The overview page: facts, credits, genres, places and languages."""

@@ -860,11 +860,13 @@ def site_page(*, horizons=False):
         def key(request):
             memo = getattr(request, "_site_page_key", None)
             if memo is None:
+                # Read once for the request; the view may use it too.
+                request.catalogue_version = version = catalogue_version()
                 parts = [
                     "site",
                     settings.CODE_VERSION,
                     f"{request.scheme}://{request.get_host()}",
-                    str(catalogue_version()),
+                    str(version),
                     request.path,
                     request.META.get("QUERY_STRING", ""),
                 ]

@@ -18,6 +18,8 @@ from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils.html import escape
 from jinja2 import Environment
+from markupsafe import Markup
+from markupsafe import escape as markup_escape
 
 from films.templatetags.guide import ordinal, runtime, timecode
 
@@ -33,10 +35,30 @@ def _reversed(prefix, name, args):
     return reverse(name, args=args)
 
 
+def select_options(choices, current):
+    """A select's ``<option>`` elements, the ``current`` value's selected.
+
+    Written once for each list of choices (the catalogue's lists change only
+    with the catalogue), rather than by a loop escaping each value and label
+    on every page.
+    """
+    html = _options_html(tuple(choices))
+    mark = f'<option value="{markup_escape("" if current is None else current)}">'
+    return Markup(html.replace(mark, f"{mark[:-1]} selected>", 1))  # noqa: S704 — escaped
+
+
+@functools.lru_cache(maxsize=256)
+def _options_html(choices):
+    return "".join(
+        f'\n  <option value="{markup_escape(value)}">{markup_escape(label)}</option>'
+        for value, label in choices
+    )
+
+
 def environment(**options):
     options.pop("autoescape", None)
     env = Environment(autoescape=True, **options)
-    env.globals.update(url=url, static=static)
+    env.globals.update(url=url, static=static, select_options=select_options)
     env.filters.update(
         timecode=timecode,
         runtime=runtime,

@@ -11,7 +11,6 @@ import sys
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -44,6 +43,7 @@ from films.pages import (
 from films.spoilers import ALL, format_timecode, remembered_horizon
 
 PAGE_SIZE = 20
+MAX_PAGE = 1_000_000  # of the catalogue: twenty million films
 THEME_COLOURS = 8
 
 
@@ -106,21 +106,43 @@ def home(request):
     return render(request, "films/home.html", {"featured": featured, "recent": recent})
 
 
+class CataloguePage:
+    """One page of the catalogue: its cards, its number, the films in all."""
+
+    def __init__(self, cards, number, count):
+        self.cards = cards
+        self.number = number
+        self.count = count
+        self.num_pages = max(1, -(-count // PAGE_SIZE))
+
+    def has_previous(self):
+        return self.number > 1
+
+    def has_next(self):
+        return self.number < self.num_pages
+
+
 @site_page()
 def catalogue(request):
     """The catalogue: django-filter over published films, sorted and paged."""
-    queryset = Film.objects.published().for_list().order_by("title", "year")
-    film_filter = FilmFilter(request.GET or None, queryset=queryset)
+    queryset = Film.objects.published().order_by("title", "year")
+    film_filter = FilmFilter(
+        request.GET or None,
+        queryset=queryset,
+        key="catalogue",
+        catalogue_version=getattr(request, "catalogue_version", None),
+    )
     film_filter.give_choices()  # the page shows the form's lists
-    paginator = Paginator(film_filter.qs, PAGE_SIZE)
     messages = []
     number = page_number(request, messages)
-    if number > paginator.num_pages:
-        messages.append(
-            f"There is no page {number}; showing the last page, {paginator.num_pages}."
-        )
-        number = paginator.num_pages
-    page = paginator.page(number)
+    cards, count = [], None
+    if number <= MAX_PAGE:  # beyond it, an offset the database would refuse
+        cards, count = film_filter.cards((number - 1) * PAGE_SIZE, PAGE_SIZE)
+    if count is None:  # past the last page
+        last = max(1, -(-film_filter.qs.count() // PAGE_SIZE))
+        messages.append(f"There is no page {number}; showing the last page, {last}.")
+        number = last
+        cards, count = film_filter.cards((number - 1) * PAGE_SIZE, PAGE_SIZE)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -128,7 +150,7 @@ def catalogue(request):
         "films/catalogue.html",
         {
             "filter": film_filter,
-            "page": page,
+            "page": CataloguePage(cards, number, count),
             "messages_for_page": messages,
             "page_query": params.urlencode(),
             "urls": {"people": PEOPLE_URL, "films": reverse("films:catalogue")},

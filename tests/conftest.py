@@ -15,7 +15,7 @@ def empty_cache():
     rolled back gives the next test the same versions again: a page cached by
     one test must not be served to the next.
     """
-    from films import pages
+    from films import filters, pages
     from films.head_mirror import head_mirror
 
     def empty():
@@ -23,6 +23,8 @@ def empty_cache():
         head_mirror.clear()
         pages.pages_cache.clear()
         pages._points_memo.clear()
+        pages._descriptions.clear()
+        filters._choices_memo.clear()
         pages._last_heads.clear()
 
     empty()
