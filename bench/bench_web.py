@@ -17,6 +17,7 @@ is met. It exits non-zero when one is missed.
 
     .venv/bin/python bench/bench_web.py                 # everything, ~6 minutes
     .venv/bin/python bench/bench_web.py --seconds 3     # a quicker look
+    .venv/bin/python bench/bench_web.py --runs off --pages catalogue,search
 """
 
 import argparse
@@ -324,7 +325,18 @@ def main():
         help="which runs, comma-separated: on (caches on), off (PAGE_CACHE=off), "
         "large (1,000 films, caches on); default: all three",
     )
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="only the pages whose names contain one of these, comma-separated "
+        "(e.g. 'catalogue,search'); default: every page",
+    )
     options = parser.parse_args()
+    if options.pages:
+        wanted = [part.strip() for part in options.pages.split(",") if part.strip()]
+        PAGES[:] = [page for page in PAGES if any(w in page[0] for w in wanted)]
+        if not PAGES:
+            parser.error(f"--pages: no page is named like {options.pages!r}")
     runs = set(options.runs.split(","))
     if not runs or runs - {"on", "off", "large"}:
         parser.error(f"--runs: choose among on, off and large, not {options.runs!r}")
