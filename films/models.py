@@ -9,6 +9,7 @@ horizon that these points are compared with.
 
 import functools
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -194,7 +195,7 @@ class FilmQuerySet(SlugQuerySet):
     def cards(self, offset, limit, *, same_as=None, narrowed=None):
         """A page of catalogue cards and the number of films in all.
 
-        The cards are dicts of the columns a card shows, each with its
+        The cards are objects with the columns a card shows, each with its
         ``directors`` (``(name, slug)`` pairs, in billing order). The count
         comes with the page's rows (``COUNT(*) OVER ()``), so a page costs
         two queries, the second for its directors; past the last page the
@@ -223,16 +224,18 @@ class FilmQuerySet(SlugQuerySet):
         if not rows:
             return [], (0 if offset == 0 else None)
         cards = {
-            row[0]: {**dict(zip(CARD_FIELDS, row[:-1], strict=True)), "directors": []}
+            row[0]: SimpleNamespace(**dict(zip(CARD_FIELDS, row[:-1], strict=True)))
             for row in rows
         }
+        for card in cards.values():
+            card.directors = []
         sql, params = _directors_statement(self.db, len(cards))
         ids = iter(cards)
         params = [next(ids) if param is None else param for param in params]
         with connections[self.db].cursor() as cursor:
             cursor.execute(sql, params)
             for film_id, name, slug in cursor.fetchall():
-                cards[film_id]["directors"].append((name, slug))
+                cards[film_id].directors.append((name, slug))
         return list(cards.values()), rows[0][-1]
 
     def for_overview(self):

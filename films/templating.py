@@ -13,6 +13,7 @@ Filters only format, as in ``films/templatetags/guide.py``, which they share.
 
 import functools
 
+from django.conf import settings
 from django.template import defaultfilters
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
@@ -55,15 +56,50 @@ def _options_html(choices):
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _static(static_url, path):
+    return static(path)
+
+
+def static_url(path):
+    """``static()``: the storage's URL of a file, worked out once per process
+    (the manifest of hashed names is read once per process too)."""
+    return _static(settings.STATIC_URL, path)
+
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def day(value):
+    """A date as a person reads it, ``4 December 2026`` (what Django's
+    ``date:"j F Y"`` gives in English, without its formatting machinery)."""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
 def environment(**options):
     options.pop("autoescape", None)
     env = Environment(autoescape=True, **options)
-    env.globals.update(url=url, static=static, select_options=select_options)
+    env.globals.update(url=url, static=static_url, select_options=select_options)
     env.filters.update(
         timecode=timecode,
         runtime=runtime,
         ordinal=ordinal,
         date=defaultfilters.date,
+        day=day,
+        isoformat=lambda value: value.isoformat(),
         truncatechars=defaultfilters.truncatechars,
         truncatewords_html=defaultfilters.truncatewords_html,
         pluralize=defaultfilters.pluralize,
