@@ -194,3 +194,16 @@ def test_the_filter_choices_follow_every_change_to_their_rows(client):
     assert ">Fantasy<" not in page
     fantasy.delete()
     assert 'value="fantasy"' not in client.get("/films/").text
+
+
+def test_the_form_keeps_what_was_chosen_and_escapes_every_name(client, catalogue):
+    Genre.objects.create(slug="noir", name='Drama & "Noir" <i>')
+    response = client.get("/films/", {"genre": "noir", "decade": "1970"})
+    text = response.text
+    assert (
+        '<option value="noir" selected>Drama &amp; &#34;Noir&#34; &lt;i&gt;</option>'
+        in text
+    )
+    assert '<option value="1970" selected>1970s</option>' in text
+    assert '<option value="" selected>Any language</option>' in text
+    assert text.count(" selected>") == 6  # one in each list

@@ -1,5 +1,6 @@
 """The spoiler horizon: ``?seen=``, the per-film cookie, bad values."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -78,11 +79,12 @@ def test_the_control_shows_the_current_choice(client):
 def test_the_picker_keeps_a_time_between_two_scenes(client):
     film = build_guide()
     html = client.get(f"/films/{film.slug}/timeline/?seen=0:07").text
-    assert (
-        '<option value="0:05">Scene 2, from 0:05</option>\n        \n'
-        '        <option value="0:07" selected>0:07 (your choice)</option>'
-    ) in html
     picker = html[html.index('id="seen-picker"') : html.index('id="seen-time"')]
+    options = re.findall(
+        r'<option value="([^"]*)"( selected)?>([^<]*)</option>', picker
+    )
+    at = options.index(("0:07", " selected", "0:07 (your choice)"))
+    assert options[at - 1] == ("0:05", "", "Scene 2, from 0:05")
     assert picker.count(" selected>") == 1
 
 
