@@ -7,7 +7,7 @@ explained reveals at the end of the film. See ``films/spoilers.py`` for the
 horizon that these points are compared with.
 """
 
-import functools
+import json
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -147,20 +147,38 @@ CARD_FIELDS = ("id", "title", "original_title", "slug", "year", "runtime")
 _card_statements = {}
 
 
-@functools.lru_cache(maxsize=64)
-def _directors_statement(alias, films):
-    """The SQL that reads the directors of ``films`` films, in billing order,
-    and its parameters with None where the films' ids go: made by the ORM
-    once per process, as compiling it anew cost more than running it."""
-    marks = range(-films, 0)  # no film has a negative id
-    query = (
-        Credit.objects.using(alias)
-        .filter(film__in=marks, role=Credit.Role.DIRECTOR)
-        .order_by("film_id", "position", "pk")
-        .values_list("film_id", "person__name", "person__slug")
-    )
-    sql, params = query.query.sql_with_params()
-    return sql, [None if param in marks else param for param in params]
+class DirectorsOf(models.Func):
+    """A film's directors as a JSON list of ``[name, slug]`` pairs, in billing
+    order, read beside the film's row (a correlated subquery) so that a list
+    of films costs one query."""
+
+    output_field = models.JSONField()
+
+    def __init__(self):
+        super().__init__(output_field=models.JSONField())
+
+    def _inner(self, compiler, connection):
+        quote = connection.ops.quote_name
+        credit, person = Credit._meta.db_table, Person._meta.db_table
+        film = compiler.query.get_initial_alias()
+        return (
+            f"SELECT p.{quote('name')} AS name, p.{quote('slug')} AS slug, "  # noqa: S608 — our own names
+            f"c.{quote('position')} AS position, c.{quote('id')} AS id "
+            f"FROM {quote(credit)} c JOIN {quote(person)} p "
+            f"ON p.{quote('id')} = c.{quote('person_id')} "
+            f"WHERE c.{quote('film_id')} = {quote(film)}.{quote('id')} "
+            f"AND c.{quote('role')} = %s"
+        ), [Credit.Role.DIRECTOR.value]
+
+    def as_sql(self, compiler, connection, **extra):
+        inner, params = self._inner(compiler, connection)
+        sql = f"(SELECT json_group_array(json_array(name, slug)) FROM ({inner} ORDER BY position, id))"  # noqa: S608 — our own names
+        return sql, params
+
+    def as_postgresql(self, compiler, connection, **extra):
+        inner, params = self._inner(compiler, connection)
+        sql = f"(SELECT COALESCE(json_agg(json_build_array(name, slug) ORDER BY position, id), '[]') FROM ({inner}) d)"  # noqa: S608 — our own names
+        return sql, params
 
 
 class FilmQuerySet(SlugQuerySet):
@@ -197,9 +215,9 @@ class FilmQuerySet(SlugQuerySet):
 
         The cards are objects with the columns a card shows, each with its
         ``directors`` (``(name, slug)`` pairs, in billing order). The count
-        comes with the page's rows (``COUNT(*) OVER ()``), so a page costs
-        two queries, the second for its directors; past the last page the
-        count is None (there is no row to carry it).
+        comes with the page's rows (``COUNT(*) OVER ()``), and so do the
+        directors (``DirectorsOf``): a page costs one query. Past the last
+        page the count is None (there is no row to carry it).
 
         ``narrowed()``, if given, returns the query set to read, made from
         this one (a filter set's). ``same_as`` is a key the caller gives to
@@ -211,8 +229,11 @@ class FilmQuerySet(SlugQuerySet):
         statement = _card_statements.get(key) if same_as is not None else None
         if statement is None:
             films = self if narrowed is None else narrowed()
-            query = films.annotate(total=models.Window(models.Count("*")))
-            query = query.values_list(*CARD_FIELDS, "total")[offset : offset + limit]
+            query = films.annotate(
+                total=models.Window(models.Count("*")), directors=DirectorsOf()
+            )
+            query = query.values_list(*CARD_FIELDS, "total", "directors")
+            query = query[offset : offset + limit]
             statement = query.query.sql_with_params()
             if same_as is not None:
                 if len(_card_statements) >= 512:
@@ -223,20 +244,14 @@ class FilmQuerySet(SlugQuerySet):
             rows = cursor.fetchall()
         if not rows:
             return [], (0 if offset == 0 else None)
-        cards = {
-            row[0]: SimpleNamespace(**dict(zip(CARD_FIELDS, row[:-1], strict=True)))
-            for row in rows
-        }
-        for card in cards.values():
-            card.directors = []
-        sql, params = _directors_statement(self.db, len(cards))
-        ids = iter(cards)
-        params = [next(ids) if param is None else param for param in params]
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, params)
-            for film_id, name, slug in cursor.fetchall():
-                cards[film_id].directors.append((name, slug))
-        return list(cards.values()), rows[0][-1]
+        cards = []
+        for *values, _total, directors in rows:
+            card = SimpleNamespace(**dict(zip(CARD_FIELDS, values, strict=True)))
+            if isinstance(directors, str):  # SQLite gives the JSON's text
+                directors = json.loads(directors)
+            card.directors = [tuple(pair) for pair in directors]
+            cards.append(card)
+        return cards, rows[0][-2]
 
     def for_overview(self):
         """The overview page: facts, credits, genres, places and languages."""
