@@ -2,6 +2,7 @@
 reported beside its field and ignored, never a server error."""
 
 import copy
+import functools
 from typing import NamedTuple
 
 import django_filters
@@ -61,6 +62,17 @@ class ShownField(NamedTuple):
     choices: list | None
     current: str
     errors: list | None
+
+
+@functools.cache
+def _fixed_choices(form_class):
+    """The choices of a form class's selects that are not the catalogue's
+    own lists (decades, sorting), as tuples, worked out once."""
+    return {
+        name: tuple(field.choices)
+        for name, field in form_class.base_fields.items()
+        if field.widget.input_type == "select"
+    }
 
 
 class LightCopies(dict):
@@ -253,14 +265,6 @@ class FilmFilter(django_filters.FilterSet):
                 _give_choices(form, self.catalogue_version)
         return self._form
 
-    def give_choices(self):
-        """Fill the form's lists from the catalogue's row (kept by
-        ``films.derived`` with its version): no query for each list, nor for
-        checking a value chosen from one — nor any when the catalogue's
-        version was given and its lists were read already. For a page that
-        shows the form."""
-        _give_choices(self.form, self.catalogue_version)
-
     def cards(self, offset, limit):
         """A page of the films the filters choose, as catalogue cards, and
         their number (``FilmQuerySet.cards``). Filter sets given the same
@@ -278,16 +282,26 @@ class FilmFilter(django_filters.FilterSet):
     def fields_shown(self):
         """The form's fields as the catalogue page writes them: each one's
         name, label, kind of input (``select`` or an input type), its other
-        attributes, choices (selects only), current value and errors.
+        attributes, choices (selects only, as a tuple of pairs), current
+        value and errors.
 
         Plain values rather than Django's bound fields and widget templates,
-        which cost more than the rest of the page together.
+        which cost more than the rest of the page together. The catalogue's
+        own lists come from its row (``stored_choices``: no query when the
+        version given was read already); the others never change.
         """
         form = self.form
         errors = form.errors if self.is_bound else {}
+        lists = stored_choices(self.catalogue_version)
+        fixed = _fixed_choices(type(form))
         shown = []
         for name, field in form.fields.items():
             kind = field.widget.input_type
+            choices = None
+            if name in lists:
+                choices = (("", field.empty_label), *map(tuple, lists[name]))
+            elif kind == "select":
+                choices = fixed[name]
             shown.append(
                 ShownField(
                     name=name,
@@ -295,7 +309,7 @@ class FilmFilter(django_filters.FilterSet):
                     label=field.label,
                     kind=kind,
                     attrs=field.widget.attrs,
-                    choices=field.choices if kind == "select" else None,
+                    choices=choices,
                     current=form.data.get(name) or "",
                     errors=errors.get(name),
                 )

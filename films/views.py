@@ -132,7 +132,6 @@ def catalogue(request):
         key="catalogue",
         catalogue_version=getattr(request, "catalogue_version", None),
     )
-    film_filter.give_choices()  # the page shows the form's lists
     messages = []
     number = page_number(request, messages)
     cards, count = [], None
