@@ -525,7 +525,8 @@ def film_guide(
     asked = parse_horizon(seen)
     if order not in ORDERS:
         raise HttpError(400, f"“{order[:20]}” is not an order: choose screen or story.")
-    film = film_for_page(slug, whole=True)
+    # With the parts of the guide's document guide() reads, in one query.
+    film = film_for_page(slug, whole=True, parts=("overview", "scenes", "themes"))
     if film is None:
         raise not_found("published film")
     asked = clamp(asked, film)

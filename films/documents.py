@@ -401,11 +401,18 @@ def _statement(alias, count):
 
 def load(film, names):
     """The parts ``names`` of ``film`` at its version, as plain data: stored,
-    or built now when the stored ones are of another version or format."""
+    or built now when the stored ones are of another version or format.
+
+    One query — none when they were read with the film (``stored_parts``,
+    from ``pages.film_for_page``)."""
     alias = router.db_for_read(Film)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_statement(alias, len(names)), [film.pk, *names])
-        rows = cursor.fetchall()
+    read, stored = getattr(film, "stored_parts", ((), {}))
+    if read and read.issuperset(names):  # read with the film (pages.film_for_page)
+        rows = [(name, *stored[name]) for name in names if name in stored]
+    else:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_statement(alias, len(names)), [film.pk, *names])
+            rows = cursor.fetchall()
     found = {
         name: data
         for name, version, format_, data in rows

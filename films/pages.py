@@ -50,6 +50,7 @@ from films.markup import plain_text
 from films.models import (
     CatalogueVersion,
     Film,
+    FilmDocument,
 )
 from films.spoilers import (
     ALL,
@@ -230,6 +231,7 @@ class FilmRequest:
     staff: bool = False
     site: str = ""  # scheme and host, for absolute links
     page_url: str = ""
+    parts: tuple = ()  # the guide's documents the page's view loads
 
     @property
     def explicit(self):
@@ -285,6 +287,7 @@ def film_page(
     remembers=True,
     horizon_params=("seen",),
     extra=None,
+    parts=(),
 ):
     """Serve a view of one of a film's pages through the page cache.
 
@@ -295,6 +298,9 @@ def film_page(
     others may embed). ``horizon_params`` are the query parameters that set
     the horizon; ``extra(request, page)`` gives what else fixes the page's
     content (it goes in the cache key; a bad value adds to ``page.messages``).
+    ``parts`` are the guide's documents the view loads: a page that will be
+    built in any case (no page cache, staff) reads them with its film, in
+    the same query.
     """
 
     def decorator(view):
@@ -319,7 +325,7 @@ def film_page(
         @wraps(view)
         def wrapper(request, slug, **kwargs):
             request.film_page = page = _read_request(
-                request, slug, section, with_order, kwargs, horizon_params
+                request, slug, section, with_order, kwargs, horizon_params, parts
             )
             if page.choice.film_time is not None:
                 return _to_film_time(request, page.choice.film_time)
@@ -397,6 +403,50 @@ def _film_from_database(slug, drafts, fields=HEAD_FIELDS):
 
 
 @functools.cache
+def _film_with_parts_statement(alias, drafts, parts):
+    """The film's row (every field) beside each of its documents ``parts``
+    that is stored (a LEFT JOIN: a row of the film even with none)."""
+    sql, params, slug_at = _film_statement(alias, drafts, ALL_FIELDS)
+    quote = connections[alias].ops.quote_name
+    table = quote(FilmDocument._meta.db_table)
+    marks = ", ".join(["%s"] * len(parts))
+    columns = ", ".join(f"d.{quote(name)}" for name in DOCUMENT_COLUMNS)
+    sql = (
+        f"SELECT f.*, {columns} FROM ({sql}) f LEFT JOIN {table} d "  # noqa: S608 — our own names
+        f"ON d.{quote('film_id')} = f.{quote('id')} AND d.{quote('name')} IN ({marks})"
+    )
+    return sql, [*params, *parts], slug_at
+
+
+DOCUMENT_COLUMNS = ("name", "version", "format", "data")
+
+
+def _film_with_parts(slug, drafts, parts):
+    alias = router.db_for_read(Film)
+    sql, params, slug_at = _film_with_parts_statement(alias, drafts, parts)
+    params = [*params]
+    params.insert(slug_at, slug)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    count = len(ALL_FIELDS)
+    values = [
+        convert(value) if convert else value
+        for convert, value in zip(
+            _converters(alias, ALL_FIELDS), rows[0][:count], strict=True
+        )
+    ]
+    film = Film.from_db(alias, ALL_FIELDS, values)
+    film.stored_parts = (
+        frozenset(parts),
+        {row[count]: row[count + 1 :] for row in rows if row[count] is not None},
+    )
+    return film
+
+
+@functools.cache
 def _converters(alias, fields):
     """Each column's conversion from the database, as the ORM applies it."""
     from django.db import connections
@@ -437,15 +487,19 @@ def shared_heads():
     return settings.PAGE_CACHE and settings.PAGE_CACHE_SHARED
 
 
-def film_for_page(slug, *, drafts=False, whole=False):
+def film_for_page(slug, *, drafts=False, whole=False, parts=()):
     """The head of the film with this slug (published only, unless ``drafts``).
 
     From the shared cache when there is one — written there by every write
     that bumps the guide, after it commits — else from the database. The
     other fields load when a page is built (``Film.refresh_from_db``), or at
-    once with ``whole``, for a page that will be built in any case.
+    once with ``whole``, for a page that will be built in any case — and with
+    them, in the same query, the documents ``parts`` its view will load
+    (``documents.load`` takes them from the film).
     """
     if whole:
+        if parts:
+            return _film_with_parts(slug, drafts, tuple(parts))
         row = _film_from_database(slug, drafts, ALL_FIELDS)
         if row is None:
             return None
@@ -546,9 +600,10 @@ def publish_heads(film_ids, gone_slugs=(), using=None):
     )
 
 
-def _read_request(request, slug, section, with_order, kwargs, horizon_params):
+def _read_request(request, slug, section, with_order, kwargs, horizon_params, parts):
     staff = is_staff(request)
-    film = film_for_page(slug, drafts=staff, whole=staff or not settings.PAGE_CACHE)
+    whole = staff or not settings.PAGE_CACHE
+    film = film_for_page(slug, drafts=staff, whole=whole, parts=parts)
     if film is None:
         raise Http404("No such film.")
     choice = horizon_for(request, film, horizon_params)
@@ -561,6 +616,7 @@ def _read_request(request, slug, section, with_order, kwargs, horizon_params):
         horizon=effective_horizon(choice.horizon, points.reveal_points),
         points=points,
         staff=staff,
+        parts=tuple(parts),
     )
     if with_order:
         order = request.GET.get("order", "screen")
@@ -631,7 +687,7 @@ def _build(view, request, page, kwargs):
     film = page.film
     key = page.key
     if film.get_deferred_fields():
-        film.refresh_from_db(fields=list(ALL_FIELDS))
+        _read_the_rest(film, page.parts)
     # The head came from the shared cache (the writer's newest version); a
     # replica that has not caught up would build an older page: serve it, but
     # never keep it under the newer version.
@@ -649,6 +705,20 @@ def _build(view, request, page, kwargs):
     ):
         pages_cache.set_many({page.key: body, page.control_key: control})
     return HttpResponse(_personal(body, control, page))
+
+
+def _read_the_rest(film, parts):
+    """The fields a cached head leaves out (as ``refresh_from_db`` would read
+    them), with the page's parts of the guide's document in the same query."""
+    if not parts:
+        film.refresh_from_db(fields=list(ALL_FIELDS))
+        return
+    whole = _film_with_parts(film.slug, True, tuple(parts))
+    if whole is None or whole.pk != film.pk:
+        raise Http404("No such film.")  # deleted, or renamed, since its head was read
+    for name in ALL_FIELDS:
+        setattr(film, name, getattr(whole, name))
+    film.stored_parts = whole.stored_parts
 
 
 def _used_per_request_parts(request):

@@ -163,7 +163,7 @@ def catalogue(request):
 # and its context; the page cache calls it only for a variant not yet built.
 
 
-@film_page("detail")
+@film_page("detail", parts=("overview",))
 def film_detail(request, page):
     """Overview: facts, credits, premise, the plot summary up to the horizon."""
     film, horizon = page.film, page.horizon
@@ -329,7 +329,7 @@ def _map(page, rows, **link):
     )
 
 
-@film_page("timeline", with_order=True)
+@film_page("timeline", with_order=True, parts=("scenes", "themes"))
 def timeline(request, page):
     """Scene by scene in screen or story order, up to the horizon."""
     film, horizon, order = page.film, page.horizon, page.order
@@ -366,7 +366,11 @@ def timeline(request, page):
 
 
 @film_page(
-    "map", with_order=True, content_type="image/svg+xml; charset=utf-8", remembers=False
+    "map",
+    with_order=True,
+    content_type="image/svg+xml; charset=utf-8",
+    remembers=False,
+    parts=("scenes", "themes"),
 )
 def timeline_map(request, page):
     """The story map alone, as an image to share or embed: the same horizon
@@ -389,7 +393,7 @@ def revealed_characters(page):
     return documents.revealed(part, page.horizon, without=("beats",))
 
 
-@film_page("characters")
+@film_page("characters", parts=("characters",))
 def characters(request, page):
     film, horizon = page.film, page.horizon
     hidden = [at for at in page.points.of("character") if not horizon.reveals(at)]
@@ -401,7 +405,7 @@ def characters(request, page):
     }
 
 
-@film_page("character")
+@film_page("character", parts=("characters", "scenes"))
 def character_detail(request, page, character_slug):
     film, horizon = page.film, page.horizon
     parts = documents.load(film, ["characters", "scenes"])
@@ -438,7 +442,7 @@ def character_detail(request, page, character_slug):
     return "films/character_detail.html", {"character": character, **context}
 
 
-@film_page("themes")
+@film_page("themes", parts=("themes", "scenes"))
 def film_themes(request, page):
     film, horizon = page.film, page.horizon
     url = page.page_url
@@ -477,7 +481,7 @@ def ending(request, page):
     }
 
 
-@film_page("next")
+@film_page("next", parts=("next",))
 def watch_next(request, page):
     film = page.film
     recommendations = [

@@ -58,7 +58,12 @@ def recap_start(request, page):
     return str(effective_horizon(Horizon.at_time(at), marks))
 
 
-@film_page("watch", horizon_params=("to", "seen"), extra=recap_start)
+@film_page(
+    "watch",
+    horizon_params=("to", "seen"),
+    extra=recap_start,
+    parts=("scenes", "characters", "themes", "overview"),
+)
 def watch(request, page):
     """The guide at the visitor's point in the film, and an optional recap."""
     film, horizon = page.film, page.horizon

@@ -301,10 +301,10 @@ def test_etag_follows_the_horizon_and_the_guide(client):
 @pytest.mark.parametrize("seen", ["none", "1:00", "all"])
 def test_guide_query_count(client, django_assert_num_queries, slug, seen):
     """A constant number of queries, whatever the guide's size and horizon:
-    the film; its facets and its scenes (who and what is in them too) from
-    the guide's documents (films/documents.py); its credits, themes,
-    characters (with credits and beats), analyses and plot."""
-    with django_assert_num_queries(9):
+    the film, and with it its facets and its scenes (who and what is in
+    them too) from the guide's documents (films/documents.py); its credits,
+    themes, characters (with credits and beats), analyses and plot."""
+    with django_assert_num_queries(7):
         assert client.get(GUIDE.format(slug), {"seen": seen}).status_code == 200
 
 

@@ -136,7 +136,15 @@ def test_an_edit_stores_the_new_document_in_the_same_transaction(client):
     assert "A freshly renamed scene" in page.content.decode()
 
 
-def test_a_document_of_another_version_is_never_shown(client):
+# With the page cache, a page reads the film's head, then the rest of it with
+# its parts of the document; without it, all of that in one query: both ways
+# check each part's version and format.
+both_ways = pytest.mark.parametrize("page_cache", [True, False], ids=["cache", "none"])
+
+
+@both_ways
+def test_a_document_of_another_version_is_never_shown(client, settings, page_cache):
+    settings.PAGE_CACHE = page_cache
     film = build_guide(3)
     # The stored parts say one thing, the rows (at a newer version) another:
     # as after a write by code that did not store documents.
@@ -146,12 +154,25 @@ def test_a_document_of_another_version_is_never_shown(client):
     assert "Rows win" in page.content.decode()
 
 
-def test_a_document_of_another_format_is_never_shown(client):
+@both_ways
+def test_a_document_of_another_format_is_never_shown(client, settings, page_cache):
+    settings.PAGE_CACHE = page_cache
     film = build_guide(3)
     Scene.objects.filter(film=film, screen_position=1).update(title="Rows again")
     FilmDocument.objects.filter(film=film).update(format=documents.FORMAT + 1)
     page = client.get(f"/films/{film.slug}/timeline/", {"seen": ALL})
     assert "Rows again" in page.content.decode()
+
+
+@both_ways
+def test_a_missing_document_is_built_from_the_rows(client, settings, page_cache):
+    settings.PAGE_CACHE = page_cache
+    film = build_guide(3)
+    Scene.objects.filter(film=film, screen_position=1).update(title="Rows alone")
+    FilmDocument.objects.filter(film=film, name="scenes").delete()
+    page = client.get(f"/films/{film.slug}/timeline/", {"seen": ALL})
+    assert "Rows alone" in page.content.decode()
+    assert client.get(f"/films/{film.slug}/", {"seen": ALL}).status_code == 200
 
 
 def test_render_text_stores_missing_and_stale_documents():
