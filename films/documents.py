@@ -30,6 +30,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.safestring import SafeString
 
+from films.db import prepared_cursor
 from films.models import (
     Character,
     CharacterBeat,
@@ -410,7 +411,7 @@ def load(film, names):
     if read and read.issuperset(names):  # read with the film (pages.film_for_page)
         rows = [(name, *stored[name]) for name in names if name in stored]
     else:
-        with connections[alias].cursor() as cursor:
+        with prepared_cursor(alias) as cursor:
             cursor.execute(_statement(alias, len(names)), [film.pk, *names])
             rows = cursor.fetchall()
     found = {

@@ -13,11 +13,12 @@ from types import SimpleNamespace
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connections, models
+from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from films.db import prepared_cursor
 from films.markup import html_field_name, render_markdown
 from films.spoilers import FILM_FPS, FRAME_RATES, format_timecode
 
@@ -239,7 +240,7 @@ class FilmQuerySet(SlugQuerySet):
                 if len(_card_statements) >= 512:
                     _card_statements.clear()
                 _card_statements[key] = statement
-        with connections[self.db].cursor() as cursor:
+        with prepared_cursor(self.db) as cursor:
             cursor.execute(*statement)
             rows = cursor.fetchall()
         if not rows:

@@ -44,6 +44,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.http import condition
 
+from films.db import prepared_cursor
 from films.derived import reveal_index
 from films.head_mirror import MISSING, head_mirror
 from films.markup import plain_text
@@ -390,7 +391,7 @@ def _film_from_database(slug, drafts, fields=HEAD_FIELDS):
     sql, params, slug_at = _film_statement(alias, drafts, fields)
     params = [*params]
     params.insert(slug_at, slug)
-    with connections[alias].cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -426,7 +427,7 @@ def _film_with_parts(slug, drafts, parts):
     sql, params, slug_at = _film_with_parts_statement(alias, drafts, parts)
     params = [*params]
     params.insert(slug_at, slug)
-    with connections[alias].cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
@@ -896,7 +897,7 @@ def catalogue_version():
             head_mirror.keep(CATALOGUE_KEY, version, generation)
             return version
     try:
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection.alias) as cursor:
             cursor.execute(
                 f"SELECT version FROM {CatalogueVersion._meta.db_table} WHERE id = 1"  # noqa: S608 — our table name
             )
