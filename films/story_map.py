@@ -26,6 +26,8 @@ so the map needs no inline style and the CSP stays strict.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.utils.safestring import mark_safe
+
 from films.spoilers import format_timecode
 from films.templatetags.guide import ordinal
 
@@ -73,6 +75,17 @@ class Lane:
     css: str = ""
     fill: str = ""
 
+    @property
+    def marks_svg(self):
+        """The marks as SVG rectangles, written at once: numbers alone,
+        nothing to escape (a lane holds a mark for every scene it is in)."""
+        return mark_safe(  # noqa: S308 — numbers only
+            "".join(
+                f'<rect x="{mark.x}" y="{self.y}" width="{mark.width}" height="10"/>'
+                for mark in self.marks
+            )
+        )
+
 
 @dataclass
 class StoryMap:
@@ -91,6 +104,17 @@ class StoryMap:
     nonlinearity: str = ""
     compact: bool = False
     width: int = WIDTH
+
+    @property
+    def braid_svg(self):
+        """The braid's curves as SVG paths, written at once (numbers alone)."""
+        return mark_safe(  # noqa: S308 — numbers only
+            "".join(
+                f'<path d="M{x1} {y1} C{x1} {(y1 + y2) / 2} {x2} {(y1 + y2) / 2} '
+                f'{x2} {y2}"/>\n'
+                for x1, y1, x2, y2 in self.braid
+            )
+        )
 
 
 def _x(at, runtime):
