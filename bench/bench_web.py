@@ -9,6 +9,9 @@ run the *floor*: a constant 10 KB page served through the same middleware by
 this benchmark's own URLconf (``bench/floor/``), so the figures are ratios
 that compare across machines.
 
+gunicorn's workers are not recycled during a run (``GUNICORN_MAX_REQUESTS=0``),
+so each figure is the steady state.
+
 Three runs: caches on; ``PAGE_CACHE=off``; caches on with a 1,000-film
 synthetic catalogue loaded beside the shipped guides. For each page it prints
 req/s, p50, p99, the ratio to the floor, and the queries a request makes
@@ -273,7 +276,11 @@ def query_counts(site, paths):
 
 
 def run(label, site, wrk, seconds, **env):
-    server = Server(site, **env)
+    # Steady state: workers are not recycled mid-measurement. A recycled
+    # worker spends about a second importing the site again, charged to
+    # whichever URL is being driven — most often to the fastest (the floor,
+    # every ~2 s at its rate with gunicorn.conf.py's 5,000 requests).
+    server = Server(site, GUNICORN_MAX_REQUESTS="0", **env)
     try:
         for _, path in PAGES:
             for _ in range(20):  # warm each worker's connections and caches
