@@ -16,6 +16,7 @@ each of them must render the text it writes and bump the guide it touches.
 :func:`bump_films` and ``render_text()`` itself.
 """
 
+import contextlib
 import functools
 import threading
 from itertools import batched
@@ -171,6 +172,13 @@ def bump_films(film_ids, *, touch=False, using=None, later=False):
     builds them itself (never showing another version's).
     """
     film_ids = {pk for pk in film_ids if pk is not None}
+    deferred = _deferred(using)
+    if deferred is not None:
+        deferred["films"].update(film_ids)
+        deferred["touch"] = deferred["touch"] or touch
+        deferred["later"] = deferred["later"] and later
+        deferred["any"] = True
+        return
     with transaction.atomic(using=using):
         version = bump_catalogue(using=using)
         if not film_ids:
@@ -200,6 +208,44 @@ def bump_films(film_ids, *, touch=False, using=None, later=False):
                 store_documents_later(chunk, using)
             else:
                 documents.store(chunk, using=using)
+
+
+def _deferred(using):
+    return getattr(_local, "deferred", {}).get(using or "default")
+
+
+@contextlib.contextmanager
+def bumps_deferred(using=None):
+    """Within it, the writes of one thread to this database note the films
+    they touch, and leave them be; at its end they are bumped once, together
+    (:func:`bump_films`), as if by the last write.
+
+    For code that writes a guide row by row and reads nothing derived from it
+    in between (the test suite's factories): one bump per row would build the
+    guide's documents once per row. Nested, it joins the outer one. Nothing
+    is bumped when it ends with an error.
+    """
+    alias = using or "default"
+    blocks = getattr(_local, "deferred", None)
+    if blocks is None:
+        blocks = _local.deferred = {}
+    if alias in blocks:
+        yield
+        return
+    noted = blocks[alias] = {
+        "films": set(),
+        "touch": False,
+        "later": True,
+        "any": False,
+    }
+    try:
+        yield
+    finally:
+        del blocks[alias]
+    if noted["any"]:
+        bump_films(
+            noted["films"], touch=noted["touch"], using=using, later=noted["later"]
+        )
 
 
 # Films whose documents wait for their transaction to commit, by database —

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from films.derived import bumps_deferred
 from films.models import Character, Credit, Film, Person, Scene, Theme
 
 
@@ -57,11 +58,16 @@ def make_credit(film, person, role=Credit.Role.DIRECTOR, **fields):
     return Credit.objects.create(film=film, person=person, role=role, **fields)
 
 
+@bumps_deferred()
 def build_guide(n_scenes=5, slug="guide-2000", *, story_reversed=False, **film_fields):
     """A complete small guide: every kind of row, with marked spoiler texts.
 
     Scene ``n`` runs from ``(n-1)*5`` to ``n*5`` minutes. Every spoiler-bearing
     text contains ``SECRET`` and its reveal time, so a test can tell them apart.
+
+    Its rows are saved one by one, as an editor would, but the guide is bumped
+    once, at the end (``bumps_deferred``): a bump per row would build its
+    documents once per row, which for a long guide is most of a test's time.
     """
     from films.models import CharacterBeat, FilmTheme, PlotSection, Recommendation
 

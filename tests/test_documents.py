@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from films import documents
+from films import derived, documents
 from films.models import (
     Character,
     CharacterBeat,
@@ -134,6 +134,35 @@ def test_an_edit_stores_the_new_document_in_the_same_transaction(client):
     ) == {film.version}
     page = client.get(f"/films/{film.slug}/timeline/", {"seen": ALL})
     assert "A freshly renamed scene" in page.content.decode()
+
+
+def test_writes_with_bumps_deferred_bump_the_guide_once_at_the_end():
+    film = make_film(runtime=20)
+    before = Film.objects.get(pk=film.pk).version
+    with derived.bumps_deferred():
+        make_scene(film, 1, title="The first scene")
+        make_scene(film, 2, title="The second scene")
+        assert Film.objects.get(pk=film.pk).version == before  # not yet
+    film.refresh_from_db()
+    assert film.version > before
+    assert film.reveal_index == derived.reveal_index([film.pk])[film.pk]
+    rows = FilmDocument.objects.filter(film=film)
+    assert set(rows.values_list("version", flat=True)) == {film.version}
+    assert stored(film) == json.loads(json.dumps(documents.build([film.pk])[film.pk]))
+    titles = [s["title"] for s in stored(film)["scenes"]["scenes"]]
+    assert titles == ["The first scene", "The second scene"]
+
+
+def test_nothing_is_bumped_when_bumps_deferred_ends_with_an_error():
+    film = make_film(runtime=20)
+    before = Film.objects.get(pk=film.pk).version
+    with pytest.raises(ValueError), derived.bumps_deferred():
+        make_scene(film, 1)
+        raise ValueError
+    assert Film.objects.get(pk=film.pk).version == before
+    # and writes after it are bumped as ever, one by one
+    make_scene(film, 2)
+    assert Film.objects.get(pk=film.pk).version > before
 
 
 # With the page cache, a page reads the film's head, then the rest of it with
