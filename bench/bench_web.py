@@ -6,8 +6,9 @@ sync workers, production settings, Redis as the cache when one answers at
 127.0.0.1:6379). wrk (Debian's package, installed here when missing) drives
 each page for a few seconds with 2 threads and 20 connections, and in the same
 run the *floor*: a constant 10 KB page served through the same middleware by
-this benchmark's own URLconf (``bench/floor/``), so the figures are ratios
-that compare across machines.
+this benchmark's own URLconf (``bench/floor/``), driven before and after every
+page, so the figures are ratios (to the floor beside each page) that compare
+across machines.
 
 gunicorn's workers are not recycled during a run (``GUNICORN_MAX_REQUESTS=0``),
 so each figure is the steady state.
@@ -18,7 +19,7 @@ req/s, p50, p99, the ratio to the floor, and the queries a request makes
 (cold, then from the cache); then the targets of issue 12 and whether each
 is met. It exits non-zero when one is missed.
 
-    .venv/bin/python bench/bench_web.py                 # everything, ~6 minutes
+    .venv/bin/python bench/bench_web.py                 # everything, ~10 minutes
     .venv/bin/python bench/bench_web.py --seconds 3     # a quicker look
     .venv/bin/python bench/bench_web.py --runs off --pages catalogue,search
 """
@@ -287,29 +288,28 @@ def run(label, site, wrk, seconds, **env):
                 status, _body = server.get(path)
                 if status != 200:
                     raise SystemExit(f"{path} answered {status}")
-        floors, rows = [], []
-        floors.append(drive(wrk, server.base + FLOOR, seconds)[0])
-        for index, (name, path) in enumerate(PAGES):
+        # The floor before and after every page: each page's ratio is to
+        # the floor measured beside it, so that a machine whose speed drifts
+        # during the run (other work on it) moves both alike.
+        floors, rows = [drive(wrk, server.base + FLOOR, seconds)[0]], []
+        for name, path in PAGES:
             rows.append((name, path, *drive(wrk, server.base + path, seconds)))
-            if index == len(PAGES) // 2:
-                floors.append(drive(wrk, server.base + FLOOR, seconds)[0])
-        floors.append(drive(wrk, server.base + FLOOR, seconds)[0])
+            floors.append(drive(wrk, server.base + FLOOR, seconds)[0])
     finally:
         server.stop()
     counts = query_counts(site, [path for _, path in PAGES])
-    floor = statistics.median(floors)
     print(
-        f"\n{label}: floor {floor:,.0f} req/s (median of {len(floors)}: "
-        + ", ".join(f"{f:,.0f}" for f in floors)
-        + ")"
+        f"\n{label}: floor {statistics.median(floors):,.0f} req/s (median of "
+        f"{len(floors)}, from {min(floors):,.0f} to {max(floors):,.0f}); each "
+        "page's ratio is to the mean of the floors just before and after it"
     )
     print(
         f"  {'page':24} {'req/s':>8} {'p50':>8} {'p99':>8} {'ratio':>6} "
         f"{'target':>7} {'queries':>8} errors"
     )
     results = []
-    for name, path, rate, p50, p99, errors in rows:
-        ratio = rate / floor
+    for index, (name, path, rate, p50, p99, errors) in enumerate(rows):
+        ratio = rate / statistics.mean(floors[index : index + 2])
         target = target_for(label, name)
         met = target is None or ratio >= target
         results.append((label, name, ratio, target, met))
