@@ -42,6 +42,7 @@ from types import SimpleNamespace
 from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.urls import get_script_prefix, get_urlconf
 from django.utils.duration import duration_microseconds
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -695,11 +696,38 @@ def _server_bound(cursor):
     its parameters on the server rather than in the statement's text, so
     that psycopg can prepare the statement. Only this cursor does: Django's
     own queries stay as they are, bound on the client and never prepared."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     cursor.cursor.close()
-    cursor.cursor = ServerBindingCursor(connection.connection)
+    cursor.cursor = _statement_cursor()(connection.connection)
     return cursor
+
+
+@functools.cache
+def _statement_cursor():
+    """Django's ``ServerBindingCursor``, remembering how each statement's
+    placeholders are rewritten for the server. psycopg remembers that for
+    statements of up to 4 KB only, and rewriting this one (7 KB and more)
+    took a tenth of a search: here it is done once a statement a process.
+    Only our own few statement texts (:func:`_statement`) reach it."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg._queries import PostgresQuery, _query2pg_nocache
+
+    rewritten = functools.lru_cache(maxsize=128)(_query2pg_nocache)
+
+    class StatementQuery(PostgresQuery):
+        __slots__ = ()
+
+        def convert(self, query, vars):
+            if vars is None:
+                return super().convert(query, vars)
+            self.query, self._want_formats, self._order, self._parts = rewritten(
+                self._ensure_bytes(query), self._tx.encoding
+            )
+            self.dump(vars)
+
+    class StatementCursor(ServerBindingCursor):
+        _query_cls = StatementQuery
+
+    return StatementCursor
 
 
 def _marked(text):
@@ -1138,18 +1166,30 @@ ENGINES = {"postgresql": _postgres, "sqlite": _sqlite}
 
 
 def _hit(found):
-    context = _film_context(found.film) if found.film else ""
-    return Hit(found.kind, found.title, _url(found), context, found.snippet)
+    film = found.film
+    context = _film_context(film) if film else ""
+    url = _url(
+        get_script_prefix(),
+        get_urlconf(),
+        found.kind,
+        found.slug,
+        film.slug if found.kind in ("characters", "scenes") else None,
+    )
+    return Hit(found.kind, found.title, url, context, found.snippet)
 
 
-def _url(found):
-    """The hit's page, as its model's ``get_absolute_url()`` gives it: called
+@functools.lru_cache(maxsize=4096)
+def _url(prefix, urlconf, kind, slug, film_slug):
+    """A hit's page, as its model's ``get_absolute_url()`` gives it: called
     with just the slugs it reads (a search row is not a model instance, and
-    making one for each hit cost more than the rest of presenting it)."""
-    row = SimpleNamespace(slug=found.slug)
-    if found.kind in ("characters", "scenes"):
-        row.film = SimpleNamespace(slug=found.film.slug)
-    return DOCUMENTS[found.kind][0].get_absolute_url(row)
+    making one for each hit cost more than the rest of presenting it). A
+    path depends on nothing else than these and the URLconf and its prefix,
+    so each is reversed once per process: reversing cost more than the rest
+    of presenting a hit."""
+    row = SimpleNamespace(slug=slug)
+    if film_slug is not None:
+        row.film = SimpleNamespace(slug=film_slug)
+    return DOCUMENTS[kind][0].get_absolute_url(row)
 
 
 def _film_context(film):
