@@ -149,7 +149,8 @@ def catalogue(request):
         "films/catalogue.html",
         {
             "filter": film_filter,
-            "page": CataloguePage(cards, number, count),
+            # (None only if the films went between the count and the page)
+            "page": CataloguePage(cards, number, count or 0),
             "messages_for_page": messages,
             "page_query": params.urlencode(),
             "urls": {"people": PEOPLE_URL, "films": reverse("films:catalogue")},
