@@ -388,19 +388,28 @@ def _film_from_database(slug, drafts, fields=HEAD_FIELDS):
     # when the router sends visitors' reads there), so that the version a page
     # is cached under is the version of what it shows.
     alias = router.db_for_read(Film)
-    sql, params, slug_at = _film_statement(alias, drafts, fields)
+    rows = _film_rows(alias, _film_statement(alias, drafts, fields), slug)
+    if not rows:
+        return None
+    return dict(zip(fields, _converted(alias, fields, rows[0]), strict=True))
+
+
+def _film_rows(alias, statement, slug):
+    """The rows of one of the statements above for the film ``slug``."""
+    sql, params, slug_at = statement
     params = [*params]
     params.insert(slug_at, slug)
     with prepared_cursor(alias) as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = [
+        return cursor.fetchall()
+
+
+def _converted(alias, fields, values):
+    """A row's ``fields`` as the ORM would give them."""
+    return [
         convert(value) if convert else value
-        for convert, value in zip(_converters(alias, fields), row, strict=True)
+        for convert, value in zip(_converters(alias, fields), values, strict=True)
     ]
-    return dict(zip(fields, values, strict=True))
 
 
 @functools.cache
@@ -424,21 +433,12 @@ DOCUMENT_COLUMNS = ("name", "version", "format", "data")
 
 def _film_with_parts(slug, drafts, parts):
     alias = router.db_for_read(Film)
-    sql, params, slug_at = _film_with_parts_statement(alias, drafts, parts)
-    params = [*params]
-    params.insert(slug_at, slug)
-    with prepared_cursor(alias) as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    statement = _film_with_parts_statement(alias, drafts, parts)
+    rows = _film_rows(alias, statement, slug)
     if not rows:
         return None
     count = len(ALL_FIELDS)
-    values = [
-        convert(value) if convert else value
-        for convert, value in zip(
-            _converters(alias, ALL_FIELDS), rows[0][:count], strict=True
-        )
-    ]
+    values = _converted(alias, ALL_FIELDS, rows[0][:count])
     film = Film.from_db(alias, ALL_FIELDS, values)
     film.stored_parts = (
         frozenset(parts),
