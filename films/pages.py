@@ -106,6 +106,11 @@ class FilmPoints:
     def starts(self):
         return [(position, at) for position, at, _ in self.scenes]
 
+    @functools.cached_property
+    def marks(self):
+        """Reveal points and scene ends together, sorted (the recap's starts)."""
+        return tuple(sorted({*self.reveal_points, *self.ends}))
+
 
 class VersionedCache:
     """Django's cache, with a small in-process copy of what it last served.
@@ -243,8 +248,9 @@ class FilmRequest:
     def cacheable(self):
         return not (self.staff or self.messages or self.choice.message)
 
-    @property
+    @functools.cached_property
     def key(self):
+        """Read once the page's film, horizon, order and ``extra`` are set."""
         return variant_key(
             page=self.section,
             film_id=self.film.pk,
@@ -256,11 +262,11 @@ class FilmRequest:
             extra=self.extra,
         )
 
-    @property
+    @functools.cached_property
     def control_key(self):
         return f"control:{self.key}:{self.choice.horizon}"
 
-    @property
+    @functools.cached_property
     def etag(self):
         if not self.cacheable:
             return None
@@ -686,13 +692,13 @@ def _personal(body, control, page):
 
 def _build(view, request, page, kwargs):
     film = page.film
-    key = page.key
+    version = film.version
     if film.get_deferred_fields():
         _read_the_rest(film, page.parts)
     # The head came from the shared cache (the writer's newest version); a
     # replica that has not caught up would build an older page: serve it, but
-    # never keep it under the newer version.
-    current = page.key == key
+    # never keep it under the newer version (the page's key holds the head's).
+    current = film.version == version
     if not (page.staff or film.is_published):
         raise Http404("No such film.")  # unpublished since its head was cached
     template, context = view(request, page, **kwargs)
@@ -740,7 +746,32 @@ def _finish(request, page, response, *, remembers=True):
         remember_horizon(response, page.film, page.choice)
     # Public only when the URL fixes the content and the response is the same
     # for everyone: one that sets a visitor's cookie is theirs alone.
-    if page.cacheable and page.explicit and page.film.is_published and not sets_cookie:
+    cache_headers(
+        response,
+        public=page.cacheable
+        and page.explicit
+        and page.film.is_published
+        and not sets_cookie,
+    )
+
+
+def cache_headers(response, *, public):
+    """``Cache-Control`` for everyone (``public``, for a while) or for this
+    visitor only (``private``, revalidated, ``Vary: Cookie``)."""
+    if "Cache-Control" in response or "Vary" in response:
+        _patch_cache_headers(response, public=public)
+        return
+    # The usual case: headers Django's patch functions would write, written
+    # once per process (for these settings) rather than parsed and joined.
+    headers = _cache_header_values(
+        public, settings.PAGE_MAX_AGE, settings.PAGE_STALE_WHILE_REVALIDATE
+    )
+    for name, value in headers:
+        response.headers[name] = value
+
+
+def _patch_cache_headers(response, *, public):
+    if public:
         patch_cache_control(
             response,
             public=True,
@@ -750,6 +781,17 @@ def _finish(request, page, response, *, remembers=True):
     else:
         patch_cache_control(response, private=True, no_cache=True)
         patch_vary_headers(response, ["Cookie"])
+
+
+@functools.lru_cache(maxsize=16)
+def _cache_header_values(public, max_age, stale_while_revalidate):
+    blank = HttpResponse()
+    _patch_cache_headers(blank, public=public)
+    return tuple(
+        (name, blank.headers[name])
+        for name in ("Cache-Control", "Vary")
+        if name in blank.headers
+    )
 
 
 # --- What every film page shows ---------------------------------------------------
@@ -980,16 +1022,7 @@ def site_page(*, horizons=False):
         def wrapper(request, *args, **kwargs):
             response = conditional(request, *args, **kwargs)
             # On a 304 too: a cache revalidating must keep the same rules.
-            if horizons or is_staff(request):
-                patch_cache_control(response, private=True, no_cache=True)
-                patch_vary_headers(response, ["Cookie"])
-            else:
-                patch_cache_control(
-                    response,
-                    public=True,
-                    max_age=settings.PAGE_MAX_AGE,
-                    stale_while_revalidate=settings.PAGE_STALE_WHILE_REVALIDATE,
-                )
+            cache_headers(response, public=not (horizons or is_staff(request)))
             return response
 
         return wrapper

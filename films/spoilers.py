@@ -14,6 +14,7 @@ Every spoiler-bearing row stores its reveal point as a ``DurationField``, so
 in every QuerySet.
 """
 
+import functools
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -54,7 +55,11 @@ class Horizon:
 
         Raises :class:`InvalidHorizon` with a message a visitor can act on.
         """
-        value = (value or "").strip().lower()
+        return _parsed(cls, value or "")
+
+    @classmethod
+    def _parse(cls, value):
+        value = value.strip().lower()
         if value in ("", NONE):
             return cls(NONE)
         if value == ALL:
@@ -112,6 +117,12 @@ class Horizon:
         return format_timecode(self.at)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(cls, value):
+    # The same few values (a link's ?seen=, a cookie) come again and again.
+    return cls._parse(value)
+
+
 def effective_horizon(horizon, reveal_points):
     """The horizon that reveals exactly what ``horizon`` does, in few variants.
 
@@ -142,6 +153,7 @@ def variant_key(*, page, film_id, version, horizon, order, code, site, extra="")
     return f"page:{code}:{site}:{film_id}:{version}:{page}:{extra}:{horizon}:{order}"
 
 
+@functools.lru_cache(maxsize=4096)
 def format_timecode(value):
     """``timedelta(hours=1, minutes=5)`` → ``1:05``; seconds only when set."""
     total = int(value.total_seconds())

@@ -1,5 +1,5 @@
 from django.contrib.sitemaps import views as sitemap_views
-from django.urls import include, path
+from django.urls import path
 
 from films import views, watch
 from films.feeds import UpdatedGuides
@@ -7,26 +7,29 @@ from films.sitemaps import SITEMAPS
 
 app_name = "films"
 
+# A film's pages, each with the whole of its path: resolving a nested
+# include() costs every request a second walk through a list of patterns.
+FILM = "films/<slug:slug>/"
 film_patterns = [
-    path("", views.film_detail, name="detail"),
-    path("timeline/", views.timeline, name="timeline"),
-    path("timeline.svg", views.timeline_map, name="map"),
-    path("characters/", views.characters, name="characters"),
+    path(FILM, views.film_detail, name="detail"),
+    path(FILM + "timeline/", views.timeline, name="timeline"),
+    path(FILM + "timeline.svg", views.timeline_map, name="map"),
+    path(FILM + "characters/", views.characters, name="characters"),
     path(
-        "characters/<slug:character_slug>/",
+        FILM + "characters/<slug:character_slug>/",
         views.character_detail,
         name="character",
     ),
-    path("themes/", views.film_themes, name="themes"),
-    path("ending/", views.ending, name="ending"),
-    path("next/", views.watch_next, name="next"),
-    path("watch/", watch.watch, name="watch"),
+    path(FILM + "themes/", views.film_themes, name="themes"),
+    path(FILM + "ending/", views.ending, name="ending"),
+    path(FILM + "next/", views.watch_next, name="next"),
+    path(FILM + "watch/", watch.watch, name="watch"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("films/", views.catalogue, name="catalogue"),
-    path("films/<slug:slug>/", include(film_patterns)),
+    *film_patterns,
     path("themes/<slug:slug>/", views.theme_detail, name="theme"),
     path("people/<slug:slug>/", views.person_detail, name="person"),
     path("search/", views.search_page, name="search"),

@@ -54,8 +54,7 @@ def recap_start(request, page):
     # Moved back to the last reveal point or scene end before it: the recap
     # is the same for every time up to the next, and starts with the scene
     # the visitor left during (if any), not one that had ended already.
-    marks = sorted({*page.points.reveal_points, *page.points.ends})
-    return str(effective_horizon(Horizon.at_time(at), marks))
+    return str(effective_horizon(Horizon.at_time(at), page.points.marks))
 
 
 @film_page(
