@@ -28,18 +28,23 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, connections, router
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import (
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
+from django.utils.http import http_date
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.http import condition
@@ -311,26 +316,31 @@ def film_page(
     """
 
     def decorator(view):
-        def etag(request, *args, **kwargs):
-            return request.film_page.etag
-
-        def last_modified(request, *args, **kwargs):
-            return request.film_page.last_modified
-
-        @condition(etag_func=etag, last_modified_func=last_modified)
-        def conditional(request, **kwargs):
-            page = request.film_page
-            response = None
-            if page.cacheable and settings.PAGE_CACHE:
-                response = _from_cache(page)
+        def conditional(request, page, kwargs):
+            # Django's condition(), with each variant's validators worked
+            # out once rather than on every request.
+            etag = page.etag
+            modified = _modified(page.last_modified)
+            response = get_conditional_response(
+                request, etag=etag, last_modified=modified and modified[0]
+            )
             if response is None:
-                response = _build(view, request, page, kwargs)
-            if content_type:
-                response["Content-Type"] = content_type
+                if page.cacheable and settings.PAGE_CACHE:
+                    response = _from_cache(page)
+                if response is None:
+                    response = _build(view, request, page, kwargs)
+                if content_type:
+                    response["Content-Type"] = content_type
+            if request.method in ("GET", "HEAD"):
+                if modified and not response.has_header("Last-Modified"):
+                    response.headers["Last-Modified"] = modified[1]
+                if etag:
+                    response.headers.setdefault("ETag", etag)
             return response
 
         @wraps(view)
         def wrapper(request, slug, **kwargs):
+            shared_query(request)
             request.film_page = page = _read_request(
                 request, slug, section, with_order, kwargs, horizon_params, parts
             )
@@ -338,13 +348,44 @@ def film_page(
                 return _to_film_time(request, page.choice.film_time)
             if extra is not None:
                 page.extra = extra(request, page)
-            response = conditional(request, **kwargs)
-            _finish(request, request.film_page, response, remembers=remembers)
+            response = conditional(request, page, kwargs)
+            _finish(request, page, response, remembers=remembers)
             return response
 
         return wrapper
 
     return decorator
+
+
+@functools.lru_cache(maxsize=1024)
+def _modified(changed):
+    """A guide's change time as ``(timestamp, Last-Modified header)``."""
+    if changed is None:
+        return None
+    if not timezone.is_aware(changed):
+        changed = timezone.make_aware(changed, UTC)
+    timestamp = int(changed.timestamp())
+    return timestamp, http_date(timestamp)
+
+
+def shared_query(request):
+    """Give ``request.GET`` from a per-process memo of parsed query strings.
+
+    A page's links are few, so the same query strings come again and again;
+    a ``QueryDict`` is immutable, so one parsed copy serves every request.
+    """
+    if "GET" not in request.__dict__:
+        request.GET = _query_dict(
+            request.META.get("QUERY_STRING", ""),
+            request.encoding or settings.DEFAULT_CHARSET,
+            settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def _query_dict(raw, encoding, max_fields):
+    # As WSGIRequest.GET parses it: the environ's str holds the bytes.
+    return QueryDict(raw.encode("iso-8859-1"), encoding=encoding)
 
 
 # What a cached film page needs of its film: enough to find its variant
