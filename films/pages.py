@@ -35,6 +35,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, connections, router
+from django.db.models.base import ModelState
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -573,7 +574,33 @@ def film_for_page(slug, *, drafts=False, whole=False, parts=()):
         head = _known_head(slug, drafts)
     if head is None or (not drafts and head["status"] != Film.Status.PUBLISHED):
         return None
-    return Film.from_db(router.db_for_read(Film), HEAD_FIELDS, list(head.values()))
+    return _film_of_head(router.db_for_read(Film), head)
+
+
+def _film_of_head(alias, head):
+    """A film (deferring all but its head's fields) for a head: a copy of
+    one made once for each head this worker keeps (``head_mirror`` hands out
+    the same head until it changes), rather than a new model each request.
+    Each page gets its own instance: a page built after a cache miss reads
+    the rest of its film into it."""
+    entry = _head_films.get((alias, head["slug"]))
+    if entry is None or entry[0] is not head:
+        # Never handed out: pages change theirs.
+        entry = (head, Film.from_db(alias, HEAD_FIELDS, list(head.values())))
+        if len(_head_films) >= 10_000:
+            _head_films.clear()
+        # The head itself is kept with it, so that ``is`` above can never
+        # match another head given the same id.
+        _head_films[(alias, head["slug"])] = entry
+    film = Film.__new__(Film)
+    film.__dict__.update(entry[1].__dict__)
+    film._state = ModelState()
+    film._state.adding = False
+    film._state.db = alias
+    return film
+
+
+_head_films = {}
 
 
 # The heads this worker last read from the database: while the database is

@@ -26,6 +26,7 @@ def empty_cache():
         pages._descriptions.clear()
         filters._choices_memo.clear()
         pages._last_heads.clear()
+        pages._head_films.clear()
 
     empty()
     yield
