@@ -16,12 +16,14 @@ in every QuerySet.
 
 import functools
 import re
+import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.http import HttpResponse
 
 NONE = "none"
 ALL = "all"
@@ -253,14 +255,29 @@ def remembered_horizon(request, film):
 
 def remember_horizon(response, film, choice):
     if choice.remember is not None:
-        response.set_cookie(
+        # The cookie as Django's set_cookie() writes it, made once a second
+        # for each film and value (its expiry date counts whole seconds); a
+        # copy, since a later set_cookie() would change the one it finds.
+        response.cookies[COOKIE_PREFIX + film.slug] = _cookie(
             COOKIE_PREFIX + film.slug,
             choice.remember,
-            max_age=COOKIE_MAX_AGE,
-            samesite="Lax",
-            httponly=True,
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
+            settings.SESSION_COOKIE_SECURE,
+            int(time.time()),
+        ).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _cookie(name, value, secure, second):
+    scratch = HttpResponse()
+    scratch.set_cookie(
+        name,
+        value,
+        max_age=COOKIE_MAX_AGE,
+        samesite="Lax",
+        httponly=True,
+        secure=secure,
+    )
+    return scratch.cookies[name]
 
 
 def _clamp(horizon, film):
