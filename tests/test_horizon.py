@@ -130,3 +130,39 @@ def test_film_pages_vary_on_the_cookie_and_are_private(client):
     response = client.get(f"/films/{film.slug}/")
     assert "Cookie" in response.headers["Vary"]
     assert "private" in response.headers["Cache-Control"]
+
+
+def test_a_bad_value_is_refused_every_time_it_comes():
+    # Values read once are remembered (films.spoilers._parsed); a refusal is
+    # never remembered as a value.
+    for _ in range(3):
+        with pytest.raises(InvalidHorizon):
+            Horizon.parse("1:99")
+    assert str(Horizon.parse("1:09")) == "1:09"
+
+
+def test_each_response_gets_a_cookie_of_its_own(client):
+    """Two visitors in the same second get the same cookie; changing one
+    response's cookie (as a later set_cookie would) changes no other."""
+    film = build_guide(slug="guide-2000")
+    first = client.get(f"/films/{film.slug}/timeline/?seen=0:10")
+    first.cookies["seen_guide-2000"]["max-age"] = 0
+    client.cookies.clear()
+    second = client.get(f"/films/{film.slug}/timeline/?seen=0:10")
+    cookie = second.cookies["seen_guide-2000"]
+    assert cookie.value == "0:10"
+    assert cookie["max-age"] == 365 * 24 * 3600
+    assert cookie["expires"]
+    assert cookie["samesite"] == "Lax"
+    assert cookie["httponly"]
+
+
+def test_too_many_query_fields_is_a_bad_request_not_an_error(client, settings):
+    film = build_guide(slug="guide-2000")
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    query = "&".join(f"f{n}=1" for n in range(11))
+    assert client.get(f"/films/{film.slug}/timeline/?{query}").status_code == 400
+    # The same page with a query within the limit is served.
+    ok = client.get(f"/films/{film.slug}/timeline/?seen=0:10&f1=1")
+    assert ok.status_code == 200
+    assert "SCENE-3-SECRET" in ok.text
