@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import InterfaceError, OperationalError, connection, connections, router
 from django.db.models.base import ModelState
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
@@ -256,7 +257,11 @@ class FilmRequest:
 
     @functools.cached_property
     def key(self):
-        """Read once the page's film, horizon, order and ``extra`` are set."""
+        """Read once the page's film, horizon, order and ``extra`` are set
+        (``_build`` checks that it still holds for what was built)."""
+        return self.fresh_key()
+
+    def fresh_key(self):
         return variant_key(
             page=self.section,
             film_id=self.film.pk,
@@ -373,14 +378,23 @@ def shared_query(request):
     """Give ``request.GET`` from a per-process memo of parsed query strings.
 
     A page's links are few, so the same query strings come again and again;
-    a ``QueryDict`` is immutable, so one parsed copy serves every request.
+    a ``QueryDict`` is immutable, so one parsed copy serves every request
+    (its lists must never be changed in place). Only short ones: a long
+    query string is nobody's link, and would only fill the memo.
     """
-    if "GET" not in request.__dict__:
+    if (
+        "GET" not in request.__dict__
+        and isinstance(request, WSGIRequest)  # ASGI's decodes differently
+        and len(request.META.get("QUERY_STRING", "")) <= MEMO_QUERY_LENGTH
+    ):
         request.GET = _query_dict(
             request.META.get("QUERY_STRING", ""),
             request.encoding or settings.DEFAULT_CHARSET,
             settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
         )
+
+
+MEMO_QUERY_LENGTH = 200
 
 
 @functools.lru_cache(maxsize=1024)
@@ -553,10 +567,11 @@ def film_for_page(slug, *, drafts=False, whole=False, parts=()):
         if row is None:
             return None
         return Film.from_db(router.db_for_read(Film), ALL_FIELDS, list(row.values()))
-    head = None
+    head, mirrored = None, False
     if shared_heads() and not drafts:
         key = head_key(slug)
         head = head_mirror.get(key)
+        mirrored = head is not MISSING
         if head is MISSING:
             generation = head_mirror.generation()
             head = None
@@ -574,7 +589,10 @@ def film_for_page(slug, *, drafts=False, whole=False, parts=()):
         head = _known_head(slug, drafts)
     if head is None or (not drafts and head["status"] != Film.Status.PUBLISHED):
         return None
-    return _film_of_head(router.db_for_read(Film), head)
+    alias = router.db_for_read(Film)
+    if mirrored:  # the same head object, request after request
+        return _film_of_head(alias, head)
+    return Film.from_db(alias, HEAD_FIELDS, list(head.values()))
 
 
 def _film_of_head(alias, head):
@@ -760,13 +778,13 @@ def _personal(body, control, page):
 
 def _build(view, request, page, kwargs):
     film = page.film
-    version = film.version
+    key = page.key
     if film.get_deferred_fields():
         _read_the_rest(film, page.parts)
     # The head came from the shared cache (the writer's newest version); a
     # replica that has not caught up would build an older page: serve it, but
-    # never keep it under the newer version (the page's key holds the head's).
-    current = film.version == version
+    # never keep it under the newer version.
+    current = page.fresh_key() == key
     if not (page.staff or film.is_published):
         raise Http404("No such film.")  # unpublished since its head was cached
     template, context = view(request, page, **kwargs)

@@ -57,7 +57,10 @@ class Horizon:
 
         Raises :class:`InvalidHorizon` with a message a visitor can act on.
         """
-        return _parsed(cls, value or "")
+        value = value or ""
+        if len(value) > 16:  # no horizon is written longer: nothing to keep
+            return cls._parse(value)
+        return _parsed(cls, value)
 
     @classmethod
     def _parse(cls, value):

@@ -166,3 +166,19 @@ def test_too_many_query_fields_is_a_bad_request_not_an_error(client, settings):
     ok = client.get(f"/films/{film.slug}/timeline/?seen=0:10&f1=1")
     assert ok.status_code == 200
     assert "SCENE-3-SECRET" in ok.text
+
+
+def test_a_long_query_string_is_read_but_never_kept(client):
+    """Film pages keep parsed query strings for the next request; a long
+    one (nobody's link) is read as usual and not kept, so it cannot fill
+    the worker's memory."""
+    from films import pages
+
+    film = build_guide(slug="guide-2000")
+    kept = pages._query_dict.cache_info().currsize
+    padding = "x" * (pages.MEMO_QUERY_LENGTH + 1)
+    response = client.get(f"/films/{film.slug}/timeline/?seen=0:10&pad={padding}")
+    assert response.status_code == 200
+    assert "SCENE-3-SECRET" in response.text
+    assert "SCENE-4-SECRET" not in response.text
+    assert pages._query_dict.cache_info().currsize == kept
