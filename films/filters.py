@@ -45,6 +45,13 @@ def stored_choices(version=None):
 _choices_memo = {}
 
 
+def kept_version():
+    """The catalogue's version whose choices this process keeps (None if
+    none yet): a page may assume it, and check it with what it reads."""
+    memo = _choices_memo.get("catalogue")
+    return None if memo is None else memo[0]
+
+
 def _give_choices(form, version=None):
     if getattr(form, "has_stored_choices", False):
         return
@@ -266,8 +273,9 @@ class FilmFilter(django_filters.FilterSet):
         return self._form
 
     def cards(self, offset, limit):
-        """A page of the films the filters choose, as catalogue cards, and
-        their number (``FilmQuerySet.cards``). Filter sets given the same
+        """A page of the films the filters choose, as catalogue cards, their
+        number and the catalogue's version read with them
+        (``FilmQuerySet.cards``). Filter sets given the same
         query set and the same valid input build the same query: it is
         compiled once."""
         data = {}
