@@ -8,7 +8,9 @@ from typing import NamedTuple
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django.template import loader
 from django_filters.constants import EMPTY_VALUES
+from markupsafe import Markup
 
 from films.models import (
     MAX_RUNTIME,
@@ -43,6 +45,10 @@ def stored_choices(version=None):
 
 
 _choices_memo = {}
+# Fields written with no value and no error, with the lists they were written
+# with (FilmFilter.fields_html); ALL_BLANK: the whole form so.
+_blank_fields = {}
+ALL_BLANK = None
 
 
 def kept_version():
@@ -287,7 +293,7 @@ class FilmFilter(django_filters.FilterSet):
             offset, limit, same_as=same_as, narrowed=lambda: self.qs
         )
 
-    def fields_shown(self):
+    def fields_shown(self, lists=None):
         """The form's fields as the catalogue page writes them: each one's
         name, label, kind of input (``select`` or an input type), its other
         attributes, choices (selects only, as a tuple of pairs), current
@@ -296,14 +302,18 @@ class FilmFilter(django_filters.FilterSet):
         Plain values rather than Django's bound fields and widget templates,
         which cost more than the rest of the page together. The catalogue's
         own lists come from its row (``stored_choices``: no query when the
-        version given was read already); the others never change.
+        version given was read already); the others never change. An
+        unbound filter set makes no form: its fields are the class's.
         """
-        form = self.form
-        errors = form.errors if self.is_bound else {}
-        lists = stored_choices(self.catalogue_version)
-        fixed = _fixed_choices(type(form))
+        if lists is None:
+            lists = stored_choices(self.catalogue_version)
+        form_class = self.get_form_class()
+        fixed = _fixed_choices(form_class)
+        data, errors = {}, {}
+        if self.is_bound:
+            data, errors = self.form.data, self.form.errors
         shown = []
-        for name, field in form.fields.items():
+        for name, field in form_class.base_fields.items():
             kind = field.widget.input_type
             choices = None
             if name in lists:
@@ -318,11 +328,41 @@ class FilmFilter(django_filters.FilterSet):
                     kind=kind,
                     attrs=field.widget.attrs,
                     choices=choices,
-                    current=form.data.get(name) or "",
+                    current=data.get(name) or "",
                     errors=errors.get(name),
                 )
             )
         return shown
+
+    def fields_html(self):
+        """The form's fields (``fields_shown``), each written by
+        ``films/catalogue_field.html``.
+
+        A field with no value and no error is written alike on every page
+        with the same catalogue lists (one version's): it is written once for
+        them, and so is the whole form when every field is so.
+        """
+        lists = stored_choices(self.catalogue_version)
+        kept = _blank_fields.get("catalogue")
+        if kept is None or kept[0] is not lists:
+            kept = _blank_fields["catalogue"] = (lists, {})
+        blank = kept[1]
+        if not self.is_bound and ALL_BLANK in blank:
+            return blank[ALL_BLANK]
+        template = loader.get_template("films/catalogue_field.html", using="jinja2")
+        parts = []
+        for field in self.fields_shown(lists):
+            if field.current or field.errors:
+                html = template.render({"field": field})
+            else:
+                html = blank.get(field.name)
+                if html is None:
+                    html = blank[field.name] = template.render({"field": field})
+            parts.append(f"\n    {html}\n  ")
+        html = Markup("".join(parts))  # noqa: S704 — written by an autoescaping template
+        if not self.is_bound:
+            blank[ALL_BLANK] = html
+        return html
 
     def get_form_class(self):
         # Built once: the fields are the same for every request (django-filter

@@ -269,3 +269,21 @@ def test_with_page_cache_off_a_chosen_new_genre_filters_at_once(
     response = client.get("/films/", {"genre": "noir"})
     assert "Select a valid choice" not in response.text
     assert titles(response) == ["Persona"]
+
+
+def test_one_visitors_values_and_errors_are_not_in_the_next_form(
+    client, catalogue, settings
+):
+    settings.PAGE_CACHE = False
+    client.get("/films/")
+    chosen = client.get("/films/", {"q": "stalk", "decade": "abc", "genre": "drama"})
+    assert 'value="stalk"' in chosen.text
+    assert '<option value="drama" selected>' in chosen.text
+    assert "Select a valid choice" in chosen.text
+    for query in ({}, {"sort": "year"}):
+        text = client.get("/films/", query).text
+        assert 'value="stalk"' not in text
+        assert '<option value="drama" selected>' not in text
+        assert "Select a valid choice" not in text
+        assert "has-error" not in text
+        assert text.count(" selected>") == 6  # one in each list
