@@ -293,7 +293,7 @@ class FilmFilter(django_filters.FilterSet):
             offset, limit, same_as=same_as, narrowed=lambda: self.qs
         )
 
-    def fields_shown(self, lists=None):
+    def fields_shown(self, lists=None, names=None):
         """The form's fields as the catalogue page writes them: each one's
         name, label, kind of input (``select`` or an input type), its other
         attributes, choices (selects only, as a tuple of pairs), current
@@ -304,16 +304,17 @@ class FilmFilter(django_filters.FilterSet):
         own lists come from its row (``stored_choices``: no query when the
         version given was read already); the others never change. An
         unbound filter set makes no form: its fields are the class's.
+        ``names``, if given, are the only fields shown.
         """
         if lists is None:
             lists = stored_choices(self.catalogue_version)
         form_class = self.get_form_class()
         fixed = _fixed_choices(form_class)
-        data, errors = {}, {}
-        if self.is_bound:
-            data, errors = self.form.data, self.form.errors
+        data, errors = self._data_and_errors()
         shown = []
         for name, field in form_class.base_fields.items():
+            if names is not None and name not in names:
+                continue
             kind = field.widget.input_type
             choices = None
             if name in lists:
@@ -349,20 +350,27 @@ class FilmFilter(django_filters.FilterSet):
         blank = kept[1]
         if not self.is_bound and ALL_BLANK in blank:
             return blank[ALL_BLANK]
-        template = loader.get_template("films/catalogue_field.html", using="jinja2")
-        parts = []
-        for field in self.fields_shown(lists):
-            if field.current or field.errors:
-                html = template.render({"field": field})
-            else:
-                html = blank.get(field.name)
-                if html is None:
-                    html = blank[field.name] = template.render({"field": field})
-            parts.append(f"\n    {html}\n  ")
+        data, errors = self._data_and_errors()
+        names = self.get_form_class().base_fields
+        chosen = {name for name in names if data.get(name) or name in errors}
+        to_write = chosen | (names.keys() - blank.keys())
+        written = {}
+        if to_write:
+            template = loader.get_template("films/catalogue_field.html", using="jinja2")
+            for field in self.fields_shown(lists, to_write):
+                written[field.name] = template.render({"field": field})
+                if field.name not in chosen:
+                    blank[field.name] = written[field.name]
+        parts = [f"\n    {written.get(name) or blank[name]}\n  " for name in names]
         html = Markup("".join(parts))  # noqa: S704 — written by an autoescaping template
         if not self.is_bound:
             blank[ALL_BLANK] = html
         return html
+
+    def _data_and_errors(self):
+        if not self.is_bound:
+            return {}, {}
+        return self.form.data, self.form.errors
 
     def get_form_class(self):
         # Built once: the fields are the same for every request (django-filter

@@ -6,6 +6,7 @@ placeholders that let the visitor move the horizon. Film pages and pages
 across films are served through the page cache (``films/pages.py``).
 """
 
+import functools
 import json
 import sys
 from urllib.parse import urlencode
@@ -169,11 +170,19 @@ def read_catalogue(request):
     return page
 
 
+@functools.cache
+def catalogue_films():
+    """The catalogue's films, in its order: one query set for the process,
+    never evaluated itself (django-filter's ``qs`` and ``cards()`` make
+    theirs from it), as making it costs more than a page's filtering."""
+    return Film.objects.published().order_by("title", "year")
+
+
 def _catalogue_page(request, version):
     """The page asked for, with the filter form's lists of ``version``."""
     film_filter = FilmFilter(
         request.GET or None,
-        queryset=Film.objects.published().order_by("title", "year"),
+        queryset=catalogue_films(),
         key="catalogue",
         catalogue_version=version,
     )
