@@ -63,7 +63,9 @@ def _give_choices(form, version=None):
         return
     form.has_stored_choices = True
     for name, rows in stored_choices(version).items():
-        form.fields[name].choices = [tuple(row) for row in rows]
+        # The form's own copy: its fields are shared (SharedFields).
+        field = form.fields[name] = _light_copy(form.fields[name])
+        field.choices = [tuple(row) for row in rows]
 
 
 class ShownField(NamedTuple):
@@ -89,14 +91,22 @@ def _fixed_choices(form_class):
 
 
 class LightCopies(dict):
-    """A form's ``base_fields`` or a filter set's ``base_filters`` whose deep
-    copy (one for each form and filter set made) copies each field or filter
-    and its widget, but shares what no request changes: choices, labels,
-    validators, messages. Django's deep copy of every choice list costs more
-    than the rest of the catalogue page together."""
+    """A filter set's ``base_filters`` whose deep copy (one for each filter
+    set made) copies each filter, but shares what no request changes:
+    choices, labels, field classes. Django's deep copy of every choice list
+    costs more than the rest of the catalogue page together."""
 
     def __deepcopy__(self, memo):
         return {name: _light_copy(item) for name, item in self.items()}
+
+
+class SharedFields(dict):
+    """A form's ``base_fields`` that each form shares rather than copies:
+    validating a form changes none of them, and ``_give_choices``, the one
+    thing here that does, gives its form copies of the fields it changes."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
 
 
 def _light_copy(item):
@@ -381,7 +391,7 @@ class FilmFilter(django_filters.FilterSet):
             for name in ("year_min", "year_max", "runtime_min", "runtime_max"):
                 field = form_class.base_fields[name]
                 field.widget = forms.NumberInput(attrs={"inputmode": "numeric"})
-            form_class.base_fields = LightCopies(form_class.base_fields)
+            form_class.base_fields = SharedFields(form_class.base_fields)
             type(self)._form_class = form_class
         return form_class
 
