@@ -8,7 +8,9 @@ from typing import NamedTuple
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django.template import loader
 from django_filters.constants import EMPTY_VALUES
+from markupsafe import Markup
 
 from films.models import (
     MAX_RUNTIME,
@@ -43,6 +45,17 @@ def stored_choices(version=None):
 
 
 _choices_memo = {}
+# Fields written with no value and no error, with the lists they were written
+# with (FilmFilter.fields_html); ALL_BLANK: the whole form so.
+_blank_fields = {}
+ALL_BLANK = None
+
+
+def kept_version():
+    """The catalogue's version whose choices this process keeps (None if
+    none yet): a page may assume it, and check it with what it reads."""
+    memo = _choices_memo.get("catalogue")
+    return None if memo is None else memo[0]
 
 
 def _give_choices(form, version=None):
@@ -50,7 +63,9 @@ def _give_choices(form, version=None):
         return
     form.has_stored_choices = True
     for name, rows in stored_choices(version).items():
-        form.fields[name].choices = [tuple(row) for row in rows]
+        # The form's own copy: its fields are shared (SharedFields).
+        field = form.fields[name] = _light_copy(form.fields[name])
+        field.choices = [tuple(row) for row in rows]
 
 
 class ShownField(NamedTuple):
@@ -76,14 +91,22 @@ def _fixed_choices(form_class):
 
 
 class LightCopies(dict):
-    """A form's ``base_fields`` or a filter set's ``base_filters`` whose deep
-    copy (one for each form and filter set made) copies each field or filter
-    and its widget, but shares what no request changes: choices, labels,
-    validators, messages. Django's deep copy of every choice list costs more
-    than the rest of the catalogue page together."""
+    """A filter set's ``base_filters`` whose deep copy (one for each filter
+    set made) copies each filter, but shares what no request changes:
+    choices, labels, field classes. Django's deep copy of every choice list
+    costs more than the rest of the catalogue page together."""
 
     def __deepcopy__(self, memo):
         return {name: _light_copy(item) for name, item in self.items()}
+
+
+class SharedFields(dict):
+    """A form's ``base_fields`` that each form shares rather than copies:
+    validating a form changes none of them, and ``_give_choices``, the one
+    thing here that does, gives its form copies of the fields it changes."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
 
 
 def _light_copy(item):
@@ -266,8 +289,9 @@ class FilmFilter(django_filters.FilterSet):
         return self._form
 
     def cards(self, offset, limit):
-        """A page of the films the filters choose, as catalogue cards, and
-        their number (``FilmQuerySet.cards``). Filter sets given the same
+        """A page of the films the filters choose, as catalogue cards, their
+        number and the catalogue's version read with them
+        (``FilmQuerySet.cards``). Filter sets given the same
         query set and the same valid input build the same query: it is
         compiled once."""
         data = {}
@@ -279,7 +303,7 @@ class FilmFilter(django_filters.FilterSet):
             offset, limit, same_as=same_as, narrowed=lambda: self.qs
         )
 
-    def fields_shown(self):
+    def fields_shown(self, lists=None, names=None):
         """The form's fields as the catalogue page writes them: each one's
         name, label, kind of input (``select`` or an input type), its other
         attributes, choices (selects only, as a tuple of pairs), current
@@ -288,14 +312,19 @@ class FilmFilter(django_filters.FilterSet):
         Plain values rather than Django's bound fields and widget templates,
         which cost more than the rest of the page together. The catalogue's
         own lists come from its row (``stored_choices``: no query when the
-        version given was read already); the others never change.
+        version given was read already); the others never change. An
+        unbound filter set makes no form: its fields are the class's.
+        ``names``, if given, are the only fields shown.
         """
-        form = self.form
-        errors = form.errors if self.is_bound else {}
-        lists = stored_choices(self.catalogue_version)
-        fixed = _fixed_choices(type(form))
+        if lists is None:
+            lists = stored_choices(self.catalogue_version)
+        form_class = self.get_form_class()
+        fixed = _fixed_choices(form_class)
+        data, errors = self._data_and_errors()
         shown = []
-        for name, field in form.fields.items():
+        for name, field in form_class.base_fields.items():
+            if names is not None and name not in names:
+                continue
             kind = field.widget.input_type
             choices = None
             if name in lists:
@@ -310,11 +339,48 @@ class FilmFilter(django_filters.FilterSet):
                     kind=kind,
                     attrs=field.widget.attrs,
                     choices=choices,
-                    current=form.data.get(name) or "",
+                    current=data.get(name) or "",
                     errors=errors.get(name),
                 )
             )
         return shown
+
+    def fields_html(self):
+        """The form's fields (``fields_shown``), each written by
+        ``films/catalogue_field.html``.
+
+        A field with no value and no error is written alike on every page
+        with the same catalogue lists (one version's): it is written once for
+        them, and so is the whole form when every field is so.
+        """
+        lists = stored_choices(self.catalogue_version)
+        kept = _blank_fields.get("catalogue")
+        if kept is None or kept[0] is not lists:
+            kept = _blank_fields["catalogue"] = (lists, {})
+        blank = kept[1]
+        if not self.is_bound and ALL_BLANK in blank:
+            return blank[ALL_BLANK]
+        data, errors = self._data_and_errors()
+        names = self.get_form_class().base_fields
+        chosen = {name for name in names if data.get(name) or name in errors}
+        to_write = chosen | (names.keys() - blank.keys())
+        written = {}
+        if to_write:
+            template = loader.get_template("films/catalogue_field.html", using="jinja2")
+            for field in self.fields_shown(lists, to_write):
+                written[field.name] = template.render({"field": field})
+                if field.name not in chosen:
+                    blank[field.name] = written[field.name]
+        parts = [f"\n    {written.get(name) or blank[name]}\n  " for name in names]
+        html = Markup("".join(parts))  # noqa: S704 — written by an autoescaping template
+        if not self.is_bound:
+            blank[ALL_BLANK] = html
+        return html
+
+    def _data_and_errors(self):
+        if not self.is_bound:
+            return {}, {}
+        return self.form.data, self.form.errors
 
     def get_form_class(self):
         # Built once: the fields are the same for every request (django-filter
@@ -325,7 +391,7 @@ class FilmFilter(django_filters.FilterSet):
             for name in ("year_min", "year_max", "runtime_min", "runtime_max"):
                 field = form_class.base_fields[name]
                 field.widget = forms.NumberInput(attrs={"inputmode": "numeric"})
-            form_class.base_fields = LightCopies(form_class.base_fields)
+            form_class.base_fields = SharedFields(form_class.base_fields)
             type(self)._form_class = form_class
         return form_class
 

@@ -15,6 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
@@ -212,13 +213,17 @@ class FilmQuerySet(SlugQuerySet):
         )
 
     def cards(self, offset, limit, *, same_as=None, narrowed=None):
-        """A page of catalogue cards and the number of films in all.
+        """A page of catalogue cards, the number of films in all, and the
+        catalogue's version the page was read at (``CatalogueVersion``).
 
         The cards are objects with the columns a card shows, each with its
         ``directors`` (``(name, slug)`` pairs, in billing order). The count
         comes with the page's rows (``COUNT(*) OVER ()``), and so do the
-        directors (``DirectorsOf``): a page costs one query. Past the last
-        page the count is None (there is no row to carry it).
+        directors (``DirectorsOf``) and the version (one statement sees one
+        state of the database, so the version is that of the page's rows):
+        a page costs one query. Past the last page the count is None, and
+        on a page with no film the version is None (there is no row to
+        carry them).
 
         ``narrowed()``, if given, returns the query set to read, made from
         this one (a filter set's). ``same_as`` is a key the caller gives to
@@ -230,10 +235,18 @@ class FilmQuerySet(SlugQuerySet):
         statement = _card_statements.get(key) if same_as is not None else None
         if statement is None:
             films = self if narrowed is None else narrowed()
+            version = CatalogueVersion.objects.filter(pk=1).values("version")
             query = films.annotate(
-                total=models.Window(models.Count("*")), directors=DirectorsOf()
+                total=models.Window(models.Count("*")),
+                directors=DirectorsOf(),
+                # 0 before the row's first write, as pages.catalogue_version()
+                catalogue_version=Coalesce(
+                    models.Subquery(version), 0, output_field=models.BigIntegerField()
+                ),
             )
-            query = query.values_list(*CARD_FIELDS, "total", "directors")
+            query = query.values_list(
+                *CARD_FIELDS, "total", "directors", "catalogue_version"
+            )
             query = query[offset : offset + limit]
             statement = query.query.sql_with_params()
             if same_as is not None:
@@ -244,15 +257,15 @@ class FilmQuerySet(SlugQuerySet):
             cursor.execute(*statement)
             rows = cursor.fetchall()
         if not rows:
-            return [], (0 if offset == 0 else None)
+            return [], (0 if offset == 0 else None), None
         cards = []
-        for *values, _total, directors in rows:
+        for *values, _total, directors, _version in rows:
             card = SimpleNamespace(**dict(zip(CARD_FIELDS, values, strict=True)))
             if isinstance(directors, str):  # SQLite gives the JSON's text
                 directors = json.loads(directors)
             card.directors = [tuple(pair) for pair in directors]
             cards.append(card)
-        return cards, rows[0][-2]
+        return cards, rows[0][-3], rows[0][-1]
 
     def for_overview(self):
         """The overview page: facts, credits, genres, places and languages."""

@@ -1046,13 +1046,18 @@ def catalogue_version():
     return version
 
 
-def site_page(*, horizons=False):
+def site_page(*, horizons=False, reads=None):
     """Cache a page that shows many films (home, catalogue, people, themes).
 
     Its key carries the catalogue's version, so a change to any film it shows
     is seen on the next request; with ``horizons`` the page also depends on
     the visitor's per-film horizon cookies, which the key then carries, and
     the response is private to that visitor.
+
+    ``reads(request)``, if given, reads the page's rows and returns the
+    catalogue's version they are of: with the page cache off, nothing is
+    looked up by the key before the page is built, so the version comes
+    with the page's rows rather than in a query of its own.
     """
 
     def decorator(view):
@@ -1060,7 +1065,11 @@ def site_page(*, horizons=False):
             memo = getattr(request, "_site_page_key", None)
             if memo is None:
                 # Read once for the request; the view may use it too.
-                request.catalogue_version = version = catalogue_version()
+                if reads is not None and not settings.PAGE_CACHE:
+                    version = reads(request)
+                else:
+                    version = catalogue_version()
+                request.catalogue_version = version
                 parts = [
                     "site",
                     settings.CODE_VERSION,

@@ -6,6 +6,7 @@ placeholders that let the visitor move the horizon. Film pages and pages
 across films are served through the page cache (``films/pages.py``).
 """
 
+import functools
 import json
 import sys
 from urllib.parse import urlencode
@@ -23,7 +24,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
 
 from films import documents, search, story_map
-from films.filters import FilmFilter
+from films.filters import FilmFilter, kept_version, stored_choices
 from films.models import (
     Credit,
     Film,
@@ -35,6 +36,7 @@ from films.models import (
 from films.pages import (
     AMP_MARK,
     ORDERS,
+    catalogue_version,
     film_description,
     film_page,
     film_urls,
@@ -107,13 +109,20 @@ def home(request):
 
 
 class CataloguePage:
-    """One page of the catalogue: its cards, its number, the films in all."""
+    """One page of the catalogue: its filter set, cards, number, the films in
+    all, its messages, and the catalogue's version its films were read at
+    (None if no film on the page carried it); ``version``, the one it shows,
+    is set by ``read_catalogue``."""
 
-    def __init__(self, cards, number, count):
+    def __init__(self, film_filter, cards, number, count, messages, read_at):
+        self.filter = film_filter
         self.cards = cards
         self.number = number
         self.count = count
         self.num_pages = max(1, -(-count // PAGE_SIZE))
+        self.messages = messages
+        self.read_at = read_at
+        self.version = None
 
     def has_previous(self):
         return self.number > 1
@@ -122,36 +131,88 @@ class CataloguePage:
         return self.number < self.num_pages
 
 
-@site_page()
-def catalogue(request):
-    """The catalogue: django-filter over published films, sorted and paged."""
-    queryset = Film.objects.published().order_by("title", "year")
+def read_catalogue(request):
+    """The catalogue page the request asks for, read once for the request,
+    with the catalogue's version it shows.
+
+    With the page cache on, that version is known first (``site_page``). With
+    it off, the version comes with the page's films, in their one query: the
+    page is read for the version whose filter choices this process keeps,
+    and read again, with the newer version's choices, if its films were of
+    another. The form's lists, the films and the ETag are of one version.
+    """
+    page = getattr(request, "_catalogue_page", None)
+    if page is not None:
+        return page
+    version = getattr(request, "catalogue_version", None)
+    if version is None:
+        for _attempt in range(3):
+            assumed = kept_version()
+            if assumed is None:
+                break
+            page = _catalogue_page(request, assumed)
+            read_at = page.read_at
+            if read_at is None:
+                # No film to carry it: read after the page, and versions only
+                # grow, so the assumed one again means the page was of it.
+                read_at = catalogue_version()
+            if read_at == assumed:
+                version = assumed
+                break
+            page = None
+            stored_choices()  # the newer version's choices, kept with it
+        if page is None:
+            version = catalogue_version()
+    if page is None:
+        page = _catalogue_page(request, version)
+    page.version = version
+    request._catalogue_page = page
+    return page
+
+
+@functools.cache
+def catalogue_films():
+    """The catalogue's films, in its order: one query set for the process,
+    never evaluated itself (django-filter's ``qs`` and ``cards()`` make
+    theirs from it), as making it costs more than a page's filtering."""
+    return Film.objects.published().order_by("title", "year")
+
+
+def _catalogue_page(request, version):
+    """The page asked for, with the filter form's lists of ``version``."""
     film_filter = FilmFilter(
         request.GET or None,
-        queryset=queryset,
+        queryset=catalogue_films(),
         key="catalogue",
-        catalogue_version=getattr(request, "catalogue_version", None),
+        catalogue_version=version,
     )
     messages = []
     number = page_number(request, messages)
-    cards, count = [], None
+    cards, count, read_at = [], None, None
     if number <= MAX_PAGE:  # beyond it, an offset the database would refuse
-        cards, count = film_filter.cards((number - 1) * PAGE_SIZE, PAGE_SIZE)
+        cards, count, read_at = film_filter.cards((number - 1) * PAGE_SIZE, PAGE_SIZE)
     if count is None:  # past the last page
         last = max(1, -(-film_filter.qs.count() // PAGE_SIZE))
         messages.append(f"There is no page {number}; showing the last page, {last}.")
         number = last
-        cards, count = film_filter.cards((number - 1) * PAGE_SIZE, PAGE_SIZE)
+        cards, count, read_at = film_filter.cards((number - 1) * PAGE_SIZE, PAGE_SIZE)
+    # (count None only if the films went between the count and the page)
+    return CataloguePage(film_filter, cards, number, count or 0, messages, read_at)
+
+
+@site_page(reads=lambda request: read_catalogue(request).version)
+def catalogue(request):
+    """The catalogue: django-filter over published films, sorted and paged."""
+    page = read_catalogue(request)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
         request,
         "films/catalogue.html",
         {
-            "filter": film_filter,
-            # (None only if the films went between the count and the page)
-            "page": CataloguePage(cards, number, count or 0),
-            "messages_for_page": messages,
+            "filter": page.filter,
+            "page": page,
+            "messages_for_page": page.messages,
             "page_query": params.urlencode(),
             "urls": {"people": PEOPLE_URL, "films": reverse("films:catalogue")},
         },

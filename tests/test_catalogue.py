@@ -222,3 +222,68 @@ def test_a_card_names_every_director_in_billing_order(client):
     ) in text
     assert "the-actor" not in text
     assert titles(client.get("/films/")) == ["No Hands", "Two Hands"]
+
+
+def test_with_page_cache_off_a_page_costs_one_query(
+    client, catalogue, settings, django_assert_num_queries
+):
+    settings.PAGE_CACHE = False
+    client.get("/films/")  # this process keeps the version's filter choices
+    # The catalogue's version comes with the page's films and their count.
+    with django_assert_num_queries(1):
+        response = client.get("/films/", {"genre": "drama", "sort": "year"})
+    assert titles(response) == ["Persona", "Solaris", "Stalker", "Nostalghia"]
+    assert '<option value="drama" selected>Drama</option>' in response.text
+    with django_assert_num_queries(1):
+        response = client.get("/films/")
+    assert titles(response) == ["Nostalghia", "Persona", "Solaris", "Stalker"]
+
+
+@pytest.mark.parametrize("query", [{}, {"q": "no such film"}, {"page": "9"}])
+def test_with_page_cache_off_a_change_shows_its_choices_and_etag_at_once(
+    client, catalogue, settings, query
+):
+    # The page is read with the choices of the version this process last
+    # saw; its films, of a newer version, make it read that one's.
+    settings.PAGE_CACHE = False
+    before = client.get("/films/", query)
+    Genre.objects.create(slug="noir", name="Film noir")
+    after = client.get("/films/", query)
+    assert '<option value="noir">Film noir</option>' in after.text
+    assert "Film noir" not in before.text
+    assert after["ETag"] != before["ETag"]
+    again = client.get("/films/", query, headers={"if-none-match": after["ETag"]})
+    assert again.status_code == 304
+    stale = client.get("/films/", query, headers={"if-none-match": before["ETag"]})
+    assert stale.status_code == 200
+    assert stale.text == after.text
+
+
+def test_with_page_cache_off_a_chosen_new_genre_filters_at_once(
+    client, catalogue, settings
+):
+    settings.PAGE_CACHE = False
+    client.get("/films/", {"genre": "drama"})
+    noir = Genre.objects.create(slug="noir", name="Film noir")
+    Film.objects.get(title="Persona").genres.add(noir)
+    response = client.get("/films/", {"genre": "noir"})
+    assert "Select a valid choice" not in response.text
+    assert titles(response) == ["Persona"]
+
+
+def test_one_visitors_values_and_errors_are_not_in_the_next_form(
+    client, catalogue, settings
+):
+    settings.PAGE_CACHE = False
+    client.get("/films/")
+    chosen = client.get("/films/", {"q": "stalk", "decade": "abc", "genre": "drama"})
+    assert 'value="stalk"' in chosen.text
+    assert '<option value="drama" selected>' in chosen.text
+    assert "Select a valid choice" in chosen.text
+    for query in ({}, {"sort": "year"}):
+        text = client.get("/films/", query).text
+        assert 'value="stalk"' not in text
+        assert '<option value="drama" selected>' not in text
+        assert "Select a valid choice" not in text
+        assert "has-error" not in text
+        assert text.count(" selected>") == 6  # one in each list
