@@ -437,7 +437,10 @@ def _film_statement(alias, drafts, fields):
     each time cost more than running it.
     """
     films = Film.objects.using(alias) if drafts else Film.objects.published()
-    query = films.using(alias).filter(slug="").values_list(*fields)[:1]
+    # By its unique slug: no order (the model's default would sort the
+    # published films before taking the one, and steer the planner off the
+    # slug's index).
+    query = films.using(alias).filter(slug="").order_by().values_list(*fields)[:1]
     sql, params = query.query.sql_with_params()
     params = list(params)
     slug_at = params.index("")

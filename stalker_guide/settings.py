@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from stalker_guide.pool_checks import CheckedUnlessRecent
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -127,6 +129,17 @@ def parse_database_url(url, name="DATABASE_URL"):
                 "timeout": env_float("DATABASE_POOL_TIMEOUT", 2.0),
                 "reconnect_timeout": env_float("DATABASE_RECONNECT_TIMEOUT", 2.0),
             }
+            window = os.environ.get("DATABASE_CHECK_WINDOW", "").strip()
+            window = (
+                0
+                if window in ("0", "0.0")
+                else env_float("DATABASE_CHECK_WINDOW", 0.25)
+            )
+            if env_bool("DATABASE_HEALTH_CHECKS", True) and window > 0:
+                # Checked before use unless back in the pool moments ago
+                # (stalker_guide/pool_checks.py): not a round trip a request.
+                checks = CheckedUnlessRecent(window)
+                pool["check"], pool["reset"] = checks.check, checks.returned
         return {
             # Django's, failing fast while the database is down (see there).
             "ENGINE": "stalker_guide.postgresql",
