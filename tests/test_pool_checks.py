@@ -102,8 +102,9 @@ def pool(db):
     params.pop("cursor_factory", None)
     params.pop("context", None)
     checks = CheckedUnlessRecent(window=0.5)
+    name = "stalker-pool-checks-test"
     pool = ConnectionPool(
-        kwargs={**params, "autocommit": True},
+        kwargs={**params, "autocommit": True, "application_name": name},
         min_size=1,
         max_size=1,
         check=checks.check,
@@ -113,6 +114,15 @@ def pool(db):
     pool.wait()
     yield pool
     pool.close()
+    # Nothing of this pool may outlive the test: a session left on the test
+    # database (one the pool was still opening, say) would stop it being
+    # dropped at the end of the run.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
 
 
 @postgres_only
