@@ -7,10 +7,12 @@ on every request costs every page that reads the database a round trip.
 
 Here a connection that came back to the pool in good order moments ago
 (``DATABASE_CHECK_WINDOW``, a quarter of a second by default) is handed out
-unchecked: the server cannot have restarted since — a restart takes longer
-than that — and any other connection is checked as before. A connection is
-trusted once per return: each check resets the clock. (The same trade-off as
-HikariCP's ``aliveBypassWindowMs``.)
+unchecked, and any other is checked as before. A restart of the server takes
+longer than that, so after one every connection is checked. A connection the
+server drops some other way within that moment (a backend killed by hand)
+fails the one request that gets it, with the usual 503, and is replaced. A
+connection is trusted once per return. (The same trade-off as HikariCP's
+``aliveBypassWindowMs``.)
 """
 
 import time
