@@ -49,7 +49,8 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
 
 
-def env_float(name, default):
+def env_float(name, default, *, zero=False):
+    """Seconds, more than 0 (or 0 too, with ``zero``)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -57,7 +58,7 @@ def env_float(name, default):
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not value > 0:  # also refuses nan
+    if not (value > 0 or (zero and value == 0)):  # also refuses nan
         raise ImproperlyConfigured(f"{name}={raw!r} is not a number of seconds.")
     return value
 
@@ -100,6 +101,7 @@ def parse_database_url(url, name="DATABASE_URL"):
             )
         options = dict(parse_qsl(parts.query))
         pool = options.pop("pool", "true").lower() in _TRUE
+        health_checks = env_bool("DATABASE_HEALTH_CHECKS", True)
         # A database that does not answer must cost a request seconds, not
         # the 30 s and more of the defaults (README, "When things fail"):
         # libpq gives up connecting after connect_timeout; a request waits
@@ -129,13 +131,8 @@ def parse_database_url(url, name="DATABASE_URL"):
                 "timeout": env_float("DATABASE_POOL_TIMEOUT", 2.0),
                 "reconnect_timeout": env_float("DATABASE_RECONNECT_TIMEOUT", 2.0),
             }
-            window = os.environ.get("DATABASE_CHECK_WINDOW", "").strip()
-            window = (
-                0
-                if window in ("0", "0.0")
-                else env_float("DATABASE_CHECK_WINDOW", 0.25)
-            )
-            if env_bool("DATABASE_HEALTH_CHECKS", True) and window > 0:
+            window = env_float("DATABASE_CHECK_WINDOW", 0.25, zero=True)
+            if health_checks and window > 0:
                 # Checked before use unless back in the pool moments ago
                 # (stalker_guide/pool_checks.py): not a round trip a request.
                 checks = CheckedUnlessRecent(window)
@@ -153,7 +150,7 @@ def parse_database_url(url, name="DATABASE_URL"):
             # A pooled connection is checked before it is handed out: after
             # the database restarts, the first request gets a new connection,
             # not an error.
-            "CONN_HEALTH_CHECKS": env_bool("DATABASE_HEALTH_CHECKS", True),
+            "CONN_HEALTH_CHECKS": health_checks,
             "OPTIONS": {**options, "pool": pool},
         }
     raise ImproperlyConfigured(

@@ -70,7 +70,11 @@ def test_the_pool_gets_the_hooks_by_default(monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DATABASE_CHECK_WINDOW", "0"), ("DATABASE_HEALTH_CHECKS", "false")],
+    [
+        ("DATABASE_CHECK_WINDOW", "0"),
+        ("DATABASE_CHECK_WINDOW", "0.00"),
+        ("DATABASE_HEALTH_CHECKS", "false"),
+    ],
 )
 def test_every_connection_is_checked_or_none_is(monkeypatch, name, value):
     # A window of 0: Django's own check, every time. No health checks: none.
