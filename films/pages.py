@@ -382,14 +382,16 @@ def shared_query(request):
     (its lists must never be changed in place). Only short ones: a long
     query string is nobody's link, and would only fill the memo.
     """
+    raw = request.META.get("QUERY_STRING", "")
     if (
         "GET" not in request.__dict__
         and isinstance(request, WSGIRequest)  # ASGI's decodes differently
-        and len(request.META.get("QUERY_STRING", "")) <= MEMO_QUERY_LENGTH
+        and len(raw) <= MEMO_QUERY_LENGTH
     ):
         request.GET = _query_dict(
-            request.META.get("QUERY_STRING", ""),
+            raw,
             request.encoding or settings.DEFAULT_CHARSET,
+            # In the key only: QueryDict reads the setting itself.
             settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
         )
 
