@@ -14,6 +14,8 @@ export DEBUG ?= true
 .PHONY: run test setup chromium migrate load lint bench clean
 
 run: setup migrate load
+	@# What pages read, stored again where this code writes it otherwise (README).
+	$(PY) manage.py render_text --verbosity 0
 	@# A first version in each guide's history (editors compare and revert to it);
 	@# guides that already have one are skipped, so running this again is harmless.
 	$(PY) manage.py createinitialrevisions films.Film films.Person films.Theme films.Genre films.Country films.Language --comment "As loaded from fixtures/." --verbosity 0

@@ -20,6 +20,7 @@ all again.
 """
 
 import functools
+import hashlib
 import json
 from datetime import timedelta
 from itertools import batched
@@ -28,6 +29,8 @@ from types import SimpleNamespace
 from django.db import connections, router
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.template import engines
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from films.db import prepared_cursor
@@ -45,11 +48,36 @@ from films.models import (
     Recommendation,
     Scene,
 )
+from films.spoilers import placeholder
+from films.templating import QUERY_MARK
 
-# Bumped whenever a part's shape changes: parts of another format are rebuilt.
-FORMAT = 1
+# Bumped whenever a part's shape changes.
+SHAPE = 2
 
-PARTS = ("overview", "scenes", "characters", "themes", "next")
+# What every visitor sees the same of a page, written here rather than on
+# every page: the overview's facts and credits, each scene's pieces on the
+# timeline (its ``timeline`` part) — and the templates that are written with.
+FRAGMENTS = "films/_fragments.html"
+WRITTEN_WITH = (FRAGMENTS, "films/_placeholder.html")
+
+PARTS = ("overview", "scenes", "characters", "themes", "next", "timeline")
+
+# Colours the themes of a film are shown in, by their place in its list.
+THEME_COLOURS = 8
+
+
+def _format():
+    """The parts' format: their shape, and the template and page mark their
+    HTML was written with. A change to any of them gives another format, so
+    parts written by other code are never shown (the page builds its parts
+    afresh, and ``manage.py render_text`` stores them again)."""
+    env = engines["jinja2"].env
+    sources = [env.loader.get_source(env, name)[0] for name in WRITTEN_WITH]
+    text = "\0".join([str(SHAPE), QUERY_MARK, *sources])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:6])
+
+
+FORMAT = _format()
 
 
 # --- Building parts (on the write) ------------------------------------------------
@@ -74,15 +102,98 @@ def build(film_ids, using=None):
     characters = _characters(film_ids, using)
     themes = _themes(film_ids, using)
     recommendations = _recommendations(film_ids, using)
-    for pk in film_ids:
+    fragments = _Fragments()
+    films = Film.objects.using(using).filter(pk__in=film_ids)
+    for values in films.values(*FACT_FIELDS):
+        film = SimpleNamespace(**values)
+        film.duration = timedelta(minutes=film.runtime)
+        pk = film.pk
+        urls = fragments.urls(film.slug)
+        overview[pk]["facts_html"] = fragments.facts(film, overview[pk], urls)
         parts[pk] = {
             "overview": overview[pk],
             "scenes": scenes[pk],
             "characters": characters[pk],
             "themes": themes[pk],
             "next": recommendations[pk],
+            "timeline": fragments.timeline(film, scenes[pk], themes[pk], urls),
         }
     return parts
+
+
+# The film's own fields its facts and timeline show.
+FACT_FIELDS = ("pk", "slug", "year", "runtime", "production_companies", "based_on")
+
+
+class _Fragments:
+    """The HTML of :data:`FRAGMENTS`, written for a guide's parts."""
+
+    def __init__(self):
+        self.macros = engines["jinja2"].env.get_template(FRAGMENTS).module
+        self.query = SafeString(QUERY_MARK)
+
+    def urls(self, slug):
+        return {
+            "timeline": reverse("films:timeline", args=[slug]),
+            "characters": reverse("films:characters", args=[slug]),
+            "themes": reverse("films:themes", args=[slug]),
+            "people": reverse("films:person", args=["x"])[:-2],
+        }
+
+    def facts(self, film, overview, urls):
+        """The overview's facts and credits: the same at every horizon (a
+        part is named beside its actor only if naming it spoils nothing)."""
+        credits = [row(credit) for credit in overview["credits"]]
+        for credit in credits:
+            if credit.character is not None and credit.character.reveals_at is not None:
+                credit.character = None
+        crew = [
+            (role.label, [c for c in credits if c.role == role])
+            for role in Credit.Role
+            if role != Credit.Role.CAST
+        ]
+        return str(
+            self.macros.facts_and_credits(
+                film,
+                {kind: overview[kind] for kind in ("languages", "countries", "genres")},
+                [(label, people) for label, people in crew if people],
+                [c for c in credits if c.role == Credit.Role.CAST],
+                urls,
+                self.query,
+            )
+        )
+
+    def timeline(self, film, part, themes, urls):
+        """The ``timeline`` part: each scene's head, tail and themes (by scene
+        id), its placeholder in the list of hidden scenes (by its place on
+        screen), and the link to each character a scene shows (by slug)."""
+        colours = {item["theme_id"]: n % THEME_COLOURS for n, item in enumerate(themes)}
+        scenes, hidden, people = {}, {}, {}
+        for data in part["scenes"]:
+            position = data["screen_position"]
+            item = placeholder(
+                urls["timeline"],
+                seconds_to_time(data["starts_at"]),
+                film,
+                f"Scene {position}",
+            )
+            hidden[str(position)] = str(self.macros.hidden_scene(item))
+            scene = row(data, without=("characters", "themes"))
+            tags = [
+                (slug, name, colours.get(theme_id, THEME_COLOURS))
+                for theme_id, slug, name in data["themes"]
+            ]
+            scenes[str(data["id"])] = {
+                "head_html": str(self.macros.scene_head(scene)),
+                "tail_html": str(self.macros.scene_tail(scene)),
+                "themes_html": str(self.macros.scene_themes(tags, urls, self.query)),
+            }
+            for slug, name, *_ in data["characters"]:
+                if slug not in people:
+                    people[slug] = str(
+                        self.macros.character_link(slug, name, urls, self.query)
+                    )
+        return {"scenes": scenes, "hidden": hidden, "people": people}
 
 
 def _overview(film_ids, using):

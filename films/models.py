@@ -1115,7 +1115,9 @@ class FilmDocument(models.Model):
     film = models.ForeignKey(Film, on_delete=models.DB_CASCADE, related_name="+")
     name = models.CharField(max_length=20)
     version = models.PositiveBigIntegerField()
-    format = models.PositiveSmallIntegerField()
+    # documents.FORMAT: the parts' shape and the digest of the template
+    # their HTML was written with (48 bits).
+    format = models.PositiveBigIntegerField()
     data = models.TextField()
 
     class Meta:

@@ -72,15 +72,10 @@ from films.spoilers import (
     remember_horizon,
     variant_key,
 )
+from films.templating import AMP_MARK, CONTROL_MARK, QUERY_MARK
 
 logger = logging.getLogger(__name__)
 
-# What a cached film page leaves to each request: the horizon control, and
-# the visitor's own ?seen= in its links (the page itself is the same for
-# every time that reveals the same things; the links keep the visitor's).
-CONTROL_MARK = "<!--horizon-control-->"
-QUERY_MARK = "@@seen-query@@"  # "" or "?seen=…"
-AMP_MARK = "@@seen-amp@@"  # "" or "&amp;seen=…", after another parameter
 ORDERS = {"screen": "Screen order", "story": "Story order"}
 SECTIONS = [
     ("detail", "Overview"),

@@ -20,6 +20,7 @@ import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Q
@@ -281,6 +282,19 @@ def _cookie(name, value, secure, second):
         secure=secure,
     )
     return scratch.cookies[name]
+
+
+def seen_url(url, at):
+    """``url`` with the horizon moved to ``at`` (a timedelta, ``all`` or ``none``)."""
+    value = at if isinstance(at, str) else format_timecode(at)
+    return f"{url}?{urlencode({'seen': value})}"
+
+
+def placeholder(url, at, film, what):
+    """A hidden item: what it is, when it is revealed, a link moving the horizon."""
+    if at is None or at >= film.duration:
+        return {"what": what, "label": "the end", "url": seen_url(url, ALL)}
+    return {"what": what, "label": format_timecode(at), "url": seen_url(url, at)}
 
 
 def _clamp(horizon, film):

@@ -26,6 +26,14 @@ from markupsafe import escape as markup_escape
 
 from films.templatetags.guide import ordinal, runtime, timecode
 
+# What a film page leaves to each request (films/pages.py): the horizon
+# control, and the visitor's own ?seen= in its links. A page is built once
+# for every time that reveals the same things; the links keep the visitor's.
+# Parts written with the guide (films/documents.py) carry them too.
+CONTROL_MARK = "<!--horizon-control-->"
+QUERY_MARK = "@@seen-query@@"  # "" or "?seen=…"
+AMP_MARK = "@@seen-amp@@"  # "" or "&amp;seen=…", after another parameter
+
 
 def url(name, *args):
     """``reverse()``: the same names and arguments give the same path under

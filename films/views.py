@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
@@ -42,27 +42,17 @@ from films.pages import (
     film_urls,
     site_page,
 )
-from films.spoilers import ALL, format_timecode, remembered_horizon
+from films.spoilers import (
+    placeholder,
+    remembered_horizon,
+)
 
 PAGE_SIZE = 20
 MAX_PAGE = 1_000_000  # of the catalogue: twenty million films
-THEME_COLOURS = 8
+THEME_COLOURS = documents.THEME_COLOURS
 
 
 # --- Helpers shared by the film pages -------------------------------------------
-
-
-def seen_url(url, at):
-    """``url`` with the horizon moved to ``at`` (a timedelta, ``all`` or ``none``)."""
-    value = at if isinstance(at, str) else format_timecode(at)
-    return f"{url}?{urlencode({'seen': value})}"
-
-
-def placeholder(url, at, film, what):
-    """A hidden item: what it is, when it is revealed, a link moving the horizon."""
-    if at is None or at >= film.duration:
-        return {"what": what, "label": "the end", "url": seen_url(url, ALL)}
-    return {"what": what, "label": format_timecode(at), "url": seen_url(url, at)}
 
 
 def unless_revealed(horizon, reveals_at, url, film, what):
@@ -232,18 +222,6 @@ def film_detail(request, page):
     url = page.page_url
     part = documents.load(film, ["overview"])["overview"]
     hidden = [at for at in page.points.of("plot") if not horizon.reveals(at)]
-    credits = [documents.row(credit) for credit in part["credits"]]
-    for credit in credits:
-        # A part is named beside its actor only if naming it spoils nothing.
-        if credit.character is not None and credit.character.reveals_at is not None:
-            credit.character = None
-    facets = {kind: part[kind] for kind in FACETS}
-    crew = [
-        (role.label, [c for c in credits if c.role == role])
-        for role in Credit.Role
-        if role != Credit.Role.CAST
-    ]
-    cast = [c for c in credits if c.role == Credit.Role.CAST]
     return "films/detail.html", {
         "story_map": story_map.compact(
             film=film, starts=page.points.scenes, horizon=horizon
@@ -254,10 +232,9 @@ def film_detail(request, page):
         "plot_hidden": hidden_summary(
             url, hidden, film, "The rest of the plot", "more parts of the plot"
         ),
-        "crew": [(label, people) for label, people in crew if people],
-        "cast": cast,
-        "facets": facets,
-        "json_ld": json_ld(page, credits, facets),
+        # The same at every horizon: written with the guide.
+        "facts_html": SafeString(part["facts_html"]),
+        "json_ld": json_ld(page, part),
     }
 
 
@@ -270,16 +247,37 @@ def film_facets(film):
     return {kind: [tuple(item) for item in part[kind]] for kind in FACETS}
 
 
-def json_ld(page, credits, facets):
-    """schema.org ``Movie`` from spoiler-free fields only."""
+def json_ld(page, part):
+    """schema.org ``Movie`` from spoiler-free fields only (the overview part's
+    credits and facets), made once per version of the guide and site."""
     film = page.film
+    key = (film.pk, film.version, page.site)
+    text = _json_ld.get(key)
+    if text is None:
+        text = _movie(page, part)
+        if len(_json_ld) >= 10_000:
+            _json_ld.clear()
+        _json_ld[key] = text  # versions never repeat: always right
+    return text
 
-    def person(credit):
-        return {
-            "@type": "Person",
-            "name": credit.person.name,
-            "url": f"{page.site}{PEOPLE_URL}{credit.person.slug}/",
-        }
+
+_json_ld = {}
+
+
+def _movie(page, part):
+    film = page.film
+    credits = part["credits"]
+
+    def people(role):
+        return [
+            {
+                "@type": "Person",
+                "name": credit["person"]["name"],
+                "url": f"{page.site}{PEOPLE_URL}{credit['person']['slug']}/",
+            }
+            for credit in credits
+            if credit["role"] == role
+        ]
 
     hours, minutes = divmod(film.runtime, 60)
     data = {
@@ -288,15 +286,15 @@ def json_ld(page, credits, facets):
         "name": film.title,
         "url": page.site + page.page_url,
         "alternateName": film.original_title or None,
-        "director": [person(c) for c in credits if c.role == Credit.Role.DIRECTOR],
-        "actor": [person(c) for c in credits if c.role == Credit.Role.CAST],
+        "director": people(Credit.Role.DIRECTOR),
+        "actor": people(Credit.Role.CAST),
         "duration": f"PT{hours}H{minutes}M" if hours else f"PT{minutes}M",
         "dateCreated": str(film.year),
-        "inLanguage": [code for code, _ in facets["languages"]],
+        "inLanguage": [code for code, _ in part["languages"]],
         "countryOfOrigin": [
-            {"@type": "Country", "name": name} for _, name in facets["countries"]
+            {"@type": "Country", "name": name} for _, name in part["countries"]
         ],
-        "genre": [name for _, name in facets["genres"]],
+        "genre": [name for _, name in part["genres"]],
         "isBasedOn": film.based_on or None,
         "dateModified": film.updated_at.isoformat(),
         "description": film_description(film).text,
@@ -332,11 +330,13 @@ def revealed_scenes(page, part):
     return scenes
 
 
-def timeline_rows(page, *, text=True):
+def timeline_rows(page, parts=None):
     """The revealed scenes in the page's order, each with its characters
     (``people``) and themes (``theme_tags``); the main characters on screen
-    so far (the map's lanes) and the themes shown (the legend)."""
-    parts = documents.load(page.film, ["scenes", "themes"])
+    so far (the map's lanes) and the themes shown (the legend). ``parts``:
+    the film's scenes and themes parts, if they are read already."""
+    if parts is None:
+        parts = documents.load(page.film, ["scenes", "themes"])
     film_themes = [
         (item["theme_id"], item["theme"]["slug"], item["theme"]["name"])
         for item in parts["themes"]
@@ -391,21 +391,38 @@ def _map(page, rows, **link):
     )
 
 
-@film_page("timeline", with_order=True, parts=("scenes", "themes"))
+@film_page("timeline", with_order=True, parts=("scenes", "themes", "timeline"))
 def timeline(request, page):
     """Scene by scene in screen or story order, up to the horizon."""
     film, horizon, order = page.film, page.horizon, page.order
     all_scenes = page.points.scenes
-    rows = timeline_rows(page)
+    parts = documents.load(film, ["scenes", "themes", "timeline"])
+    rows = timeline_rows(page, parts)
+    # What every visitor sees the same of each scene was written with the
+    # guide (films/_fragments.html); only the characters the horizon reveals
+    # and the scene's place among those seen are put together here.
+    written = parts["timeline"]
+    pieces, links = written["scenes"], written["people"]
+    for scene in rows["scenes"]:
+        html = pieces[str(scene.id)]
+        scene.head_html = SafeString(html["head_html"])
+        scene.tail_html = SafeString(html["tail_html"])
+        scene.themes_html = SafeString(html["themes_html"])
+        scene.people_html = SafeString(
+            ", ".join(links[slug] for slug, _ in scene.people)
+        )
     url = page.page_url
     order_query = "" if order == "screen" else "&" + urlencode({"order": order})
-    hidden = [
-        placeholder(url, at, film, f"Scene {position}")
-        for position, at, _ in all_scenes
-        if not horizon.reveals(at)
-    ]
-    for item in hidden:
-        item["url"] += order_query
+    # Listed in screen order only (in story order, one summary instead).
+    hidden = (
+        [
+            SafeString(written["hidden"][str(position)])
+            for position, at, _ in all_scenes
+            if not horizon.reveals(at)
+        ]
+        if order == "screen"
+        else []
+    )
     summary = hidden_summary(
         url,
         [at for _, at, _ in all_scenes if not horizon.reveals(at)],
@@ -418,7 +435,7 @@ def timeline(request, page):
     return "films/timeline.html", {
         "story_map": _map(page, rows),
         "scenes": rows["scenes"],
-        "hidden_scenes": hidden if order == "screen" else [],
+        "hidden_scenes": hidden,
         "hidden_summary": summary if order == "story" else None,
         "orders": ORDERS,
         "orders_differ": rows["orders_differ"],
@@ -444,7 +461,7 @@ def timeline_map(request, page):
         # The visitor's own ?seen= goes in per request (films/pages.py).
         return f"{timeline_url}?order={order}{AMP_MARK}#{scene.slug}"
 
-    rows = timeline_rows(page, text=False)
+    rows = timeline_rows(page)
     return "films/timeline_map.svg", {"story_map": _map(page, rows, link=link)}
 
 

@@ -15,7 +15,7 @@ def empty_cache():
     rolled back gives the next test the same versions again: a page cached by
     one test must not be served to the next.
     """
-    from films import filters, pages
+    from films import filters, pages, views
     from films.head_mirror import head_mirror
 
     def empty():
@@ -27,6 +27,7 @@ def empty_cache():
         filters._choices_memo.clear()
         pages._last_heads.clear()
         pages._head_films.clear()
+        views._json_ld.clear()
 
     empty()
     yield
