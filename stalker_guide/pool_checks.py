@@ -5,14 +5,19 @@ query: a round trip to the server), so that a connection the server dropped
 — after a restart, say — is replaced before a request fails on it. Checking
 on every request costs every page that reads the database a round trip.
 
-Here a connection that came back to the pool in good order moments ago
-(``DATABASE_CHECK_WINDOW``, a quarter of a second by default) is handed out
-unchecked, and any other is checked as before. A restart of the server takes
-longer than that, so after one every connection is checked. A connection the
-server drops some other way within that moment (a backend killed by hand)
-fails the one request that gets it, with the usual 503, and is replaced. A
-connection is trusted once per return. (The same trade-off as HikariCP's
-``aliveBypassWindowMs``.)
+Here a connection handed out moments ago (``DATABASE_CHECK_WINDOW``, a
+quarter of a second by default) is handed out again unchecked: it is back in
+the pool since, and the pool takes back only a connection in good order (one
+the server dropped during its last use, or left in a failed transaction, is
+closed instead). Any other connection is checked as before. A restart of the
+server takes longer than that, so after one every connection is checked. A
+connection the server drops some other way within that moment (a backend
+killed by hand) fails the one request that gets it, with the usual 503, and
+is replaced. (The same trade-off as HikariCP's ``aliveBypassWindowMs``.)
+
+Only the ``check`` hook is used: a ``reset`` hook would have the pool hand
+every returned connection to a worker thread before it can be used again —
+a thread switch on every request.
 """
 
 import time
@@ -20,21 +25,17 @@ import weakref
 
 
 class CheckedUnlessRecent:
-    """psycopg_pool's ``check`` and ``reset`` hooks for one pool."""
+    """psycopg_pool's ``check`` hook for one pool."""
 
     def __init__(self, window):
         self.window = window
-        self._returned = weakref.WeakKeyDictionary()
-
-    def returned(self, connection):
-        """The pool's ``reset``: called when a connection comes back idle."""
-        self._returned[connection] = time.monotonic()
+        self._handed_out = weakref.WeakKeyDictionary()
 
     def check(self, connection):
         """The pool's ``check``: before a connection is handed out."""
-        returned = self._returned.pop(connection, None)
-        if returned is not None and time.monotonic() - returned < self.window:
-            return
-        from psycopg_pool import ConnectionPool
+        last = self._handed_out.get(connection)
+        if last is None or time.monotonic() - last >= self.window:
+            from psycopg_pool import ConnectionPool
 
-        ConnectionPool.check_connection(connection)
+            ConnectionPool.check_connection(connection)
+        self._handed_out[connection] = time.monotonic()

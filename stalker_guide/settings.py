@@ -133,10 +133,9 @@ def parse_database_url(url, name="DATABASE_URL"):
             }
             window = env_float("DATABASE_CHECK_WINDOW", 0.25, zero=True)
             if health_checks and window > 0:
-                # Checked before use unless back in the pool moments ago
+                # Checked before use unless handed out moments ago
                 # (stalker_guide/pool_checks.py): not a round trip a request.
-                checks = CheckedUnlessRecent(window)
-                pool["check"], pool["reset"] = checks.check, checks.returned
+                pool["check"] = CheckedUnlessRecent(window).check
         return {
             # Django's, failing fast while the database is down (see there).
             "ENGINE": "stalker_guide.postgresql",

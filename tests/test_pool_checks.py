@@ -1,5 +1,5 @@
-"""Pooled PostgreSQL connections are checked before use, except one that came
-back to the pool in good order moments ago (stalker_guide/pool_checks.py)."""
+"""Pooled PostgreSQL connections are checked before use, except one handed
+out moments ago, and back in the pool since (stalker_guide/pool_checks.py)."""
 
 import time
 
@@ -31,41 +31,57 @@ class FakeConnection:
     pass
 
 
-def test_a_connection_back_moments_ago_is_handed_out_unchecked(monkeypatch):
+def test_a_connection_handed_out_moments_ago_is_handed_out_unchecked(monkeypatch):
     from psycopg_pool import ConnectionPool
 
     checked = []
     monkeypatch.setattr(ConnectionPool, "check_connection", checked.append)
     checks = CheckedUnlessRecent(window=60)
-    conn = FakeConnection()
-    checks.check(conn)  # never returned: checked
-    checks.returned(conn)
-    checks.check(conn)  # back moments ago: trusted
-    checks.check(conn)  # trusted once per return: checked again
-    assert checked == [conn, conn]
+    conn, other = FakeConnection(), FakeConnection()
+    checks.check(conn)  # never handed out: checked
+    checks.check(conn)  # moments ago: trusted
+    checks.check(conn)
+    checks.check(other)  # each connection on its own
+    assert checked == [conn, other]
 
 
-def test_a_connection_back_longer_ago_than_the_window_is_checked(monkeypatch):
+def test_a_connection_handed_out_longer_ago_than_the_window_is_checked(monkeypatch):
     from psycopg_pool import ConnectionPool
 
     checked = []
     monkeypatch.setattr(ConnectionPool, "check_connection", checked.append)
     checks = CheckedUnlessRecent(window=0.05)
     conn = FakeConnection()
-    checks.returned(conn)
+    checks.check(conn)
     time.sleep(0.1)
     checks.check(conn)
-    assert checked == [conn]
+    assert checked == [conn, conn]
 
 
-def test_the_pool_gets_the_hooks_by_default(monkeypatch):
+def test_a_connection_that_fails_its_check_is_not_trusted_after(monkeypatch):
+    from psycopg_pool import ConnectionPool
+
+    def broken(conn):
+        raise ConnectionError("the server has gone")
+
+    monkeypatch.setattr(ConnectionPool, "check_connection", broken)
+    checks = CheckedUnlessRecent(window=60)
+    conn = FakeConnection()
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            checks.check(conn)
+
+
+def test_the_pool_gets_the_check_by_default(monkeypatch):
     monkeypatch.delenv("DATABASE_CHECK_WINDOW", raising=False)
     monkeypatch.delenv("DATABASE_HEALTH_CHECKS", raising=False)
     pool = parse_database_url("postgres://127.0.0.1/guide")["OPTIONS"]["pool"]
     checks = pool["check"].__self__
     assert isinstance(checks, CheckedUnlessRecent)
-    assert pool["reset"].__self__ is checks
     assert checks.window == 0.25
+    # No reset hook: with one, the pool returns each connection through a
+    # worker thread (a thread switch on every request).
+    assert "reset" not in pool
 
 
 @pytest.mark.parametrize(
@@ -112,7 +128,6 @@ def pool(db):
         min_size=1,
         max_size=1,
         check=checks.check,
-        reset=checks.returned,
         open=True,
     )
     pool.wait()
