@@ -67,6 +67,16 @@ class Block:
     href: str = ""
     css: str = ""
 
+    @functools.cached_property
+    def mark_x(self):
+        """The start of the block's mark in a lane, up to its ``y``: written
+        once for every lane it is marked in."""
+        return f'<rect x="{self.x}" y="'
+
+    @functools.cached_property
+    def mark_width(self):
+        return f'" width="{self.width}" height="10"/>'
+
 
 @dataclass
 class Lane:
@@ -81,12 +91,25 @@ class Lane:
     def marks_svg(self):
         """The marks as SVG rectangles, written at once: numbers alone,
         nothing to escape (a lane holds a mark for every scene it is in)."""
+        y = self.y
         return mark_safe(  # noqa: S308 — numbers only
-            "".join(
-                f'<rect x="{mark.x}" y="{self.y}" width="{mark.width}" height="10"/>'
-                for mark in self.marks
-            )
+            "".join([f"{mark.mark_x}{y}{mark.mark_width}" for mark in self.marks])
         )
+
+
+def _lane_svg(lane, width):
+    """A lane as the story map writes it: its name, its line, its marks."""
+    y = lane.y
+    return (
+        f'<g class="map-lane-group map-{escape(lane.kind)}">\n'
+        f'<text class="map-lane-label" x="10" y="{y - 5}" fill="#1d1c1a">'
+        f"{escape(lane.name)}</text>\n"
+        f'<line class="map-lane-line" x1="10" x2="{width - 10}" y1="{y + 5}" '
+        f'y2="{y + 5}" stroke="#d9d5cc" stroke-width="1"/>\n'
+        f'<g class="{escape(lane.css)}" fill="{escape(lane.fill)}" '
+        f'aria-hidden="true">{lane.marks_svg}</g>\n'
+        "</g>\n"
+    )
 
 
 @dataclass
@@ -121,6 +144,12 @@ class StoryMap:
     def story_svg(self):
         """The story row's scene blocks, written at once."""
         return _blocks_svg(self.story, self.story_y, 18)
+
+    @property
+    def lanes_svg(self):
+        """The lanes, each with its name, line and marks, written at once."""
+        width = self.width
+        return Markup("".join([_lane_svg(lane, width) for lane in self.lanes]))  # noqa: S704 — escaped in _lane_svg
 
     @property
     def braid_svg(self):
@@ -313,7 +342,7 @@ def build(
         lane = Lane(name=name, kind="character", y=y, css="map-lane", fill="#5c5953")
         for in_scene, block in zip(people, blocks, strict=True):
             if slug in in_scene:
-                lane.marks.append(Block(x=block.x, width=block.width))
+                lane.marks.append(block)
         rows.append(lane)
         y += MARK_ROW
     for slug, name, colour in themes:
@@ -327,7 +356,7 @@ def build(
         )
         for in_scene, block in zip(tags, blocks, strict=True):
             if slug in in_scene:
-                lane.marks.append(Block(x=block.x, width=block.width))
+                lane.marks.append(block)
         rows.append(lane)
         y += MARK_ROW
     height = y + 8
