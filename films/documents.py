@@ -13,7 +13,7 @@ the two agree for every row of every shipped guide). Nothing beyond the
 horizon reaches a template.
 
 A part is used only if it is of the film's current version and of this code's
-:data:`FORMAT`; otherwise (a guide changed by code that did not build parts,
+:func:`current_format`; otherwise (a guide changed by code that did not build parts,
 or a deploy that changed their shape) the page builds the part from the
 database, as the write would have, and ``manage.py render_text`` stores them
 all again.
@@ -21,16 +21,19 @@ all again.
 
 import functools
 import hashlib
+import importlib
 import json
 from datetime import timedelta
 from itertools import batched
+from pathlib import Path
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.db import connections, router
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template import engines
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString
 
 from films.db import prepared_cursor
@@ -66,18 +69,51 @@ PARTS = ("overview", "scenes", "characters", "themes", "next", "timeline")
 THEME_COLOURS = 8
 
 
+# The code the parts' HTML is written by, beside those templates.
+WRITTEN_BY = (
+    "films.documents",
+    "films.spoilers",
+    "films.templating",
+    "films.templatetags.guide",
+)
+
+# The script prefix the site is served under (FORCE_SCRIPT_NAME, set before
+# the apps load): links written into parts carry it, whichever request or
+# command writes them.
+SCRIPT_PREFIX = get_script_prefix()
+URL_NAMES = ("films:timeline", "films:characters", "films:themes", "films:person")
+
+
+def _path(name, slug):
+    """``reverse()`` under :data:`SCRIPT_PREFIX`, not the current request's."""
+    path = reverse(name, args=[slug])
+    return SCRIPT_PREFIX + path[len(get_script_prefix()) :]
+
+
 def _format():
-    """The parts' format: their shape, and the template and page mark their
-    HTML was written with. A change to any of them gives another format, so
-    parts written by other code are never shown (the page builds its parts
-    afresh, and ``manage.py render_text`` stores them again)."""
+    """The parts' format: their shape, and what their HTML was written with
+    — the templates, the code, the page's mark for the visitor's query and
+    the site's URLs. A change to any of them gives another format, so parts
+    written by other code are never shown (the page builds its parts afresh,
+    and ``manage.py render_text`` stores them again)."""
     env = engines["jinja2"].env
     sources = [env.loader.get_source(env, name)[0] for name in WRITTEN_WITH]
-    text = "\0".join([str(SHAPE), QUERY_MARK, *sources])
+    code = [
+        Path(importlib.import_module(name).__file__).read_text(encoding="utf-8")
+        for name in WRITTEN_BY
+    ]
+    urls = [_path(name, "x") for name in URL_NAMES]
+    text = "\0".join([str(SHAPE), QUERY_MARK, *sources, *code, *urls])
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:6])
 
 
-FORMAT = _format()
+_format_once = functools.cache(_format)
+
+
+def current_format():
+    """:func:`_format`, worked out once a process — and on every call with
+    ``DEBUG`` on, where templates are edited without a restart."""
+    return _format() if settings.DEBUG else _format_once()
 
 
 # --- Building parts (on the write) ------------------------------------------------
@@ -121,6 +157,12 @@ def build(film_ids, using=None):
     return parts
 
 
+def hidden_scene(url, at, film, position):
+    """A hidden scene's place in the timeline, as the ``timeline`` part has
+    it, written now (for a scene the part lacks)."""
+    return _Fragments().hidden_scene(url, at, film, position)
+
+
 # The film's own fields its facts and timeline show.
 FACT_FIELDS = ("pk", "slug", "year", "runtime", "production_companies", "based_on")
 
@@ -134,10 +176,11 @@ class _Fragments:
 
     def urls(self, slug):
         return {
-            "timeline": reverse("films:timeline", args=[slug]),
-            "characters": reverse("films:characters", args=[slug]),
-            "themes": reverse("films:themes", args=[slug]),
-            "people": reverse("films:person", args=["x"])[:-2],
+            **{
+                name: _path(f"films:{name}", slug)
+                for name in ("timeline", "characters", "themes")
+            },
+            "people": _path("films:person", "x")[:-2],
         }
 
     def facts(self, film, overview, urls):
@@ -163,6 +206,10 @@ class _Fragments:
             )
         )
 
+    def hidden_scene(self, url, at, film, position):
+        """A scene beyond the horizon, in the timeline's list of them."""
+        return self.macros.hidden_scene(placeholder(url, at, film, f"Scene {position}"))
+
     def timeline(self, film, part, themes, urls):
         """The ``timeline`` part: each scene's head, tail and themes (by scene
         id), its placeholder in the list of hidden scenes (by its place on
@@ -171,13 +218,10 @@ class _Fragments:
         scenes, hidden, people = {}, {}, {}
         for data in part["scenes"]:
             position = data["screen_position"]
-            item = placeholder(
-                urls["timeline"],
-                seconds_to_time(data["starts_at"]),
-                film,
-                f"Scene {position}",
+            starts_at = seconds_to_time(data["starts_at"])
+            hidden[str(position)] = str(
+                self.hidden_scene(urls["timeline"], starts_at, film, position)
             )
-            hidden[str(position)] = str(self.macros.hidden_scene(item))
             scene = row(data, without=("characters", "themes"))
             tags = [
                 (slug, name, colours.get(theme_id, THEME_COLOURS))
@@ -466,7 +510,7 @@ def store(film_ids, using=None):
                 film_id=pk,
                 name=name,
                 version=versions[pk],
-                format=FORMAT,
+                format=current_format(),
                 data=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
             )
             for pk, parts in built.items()
@@ -479,7 +523,9 @@ def store_stale(using=None):
     older version or of another format; returns how many films that was."""
     current = (
         FilmDocument.objects.using(using)
-        .filter(format=FORMAT, version=OuterRef("version"), film_id=OuterRef("pk"))
+        .filter(
+            format=current_format(), version=OuterRef("version"), film_id=OuterRef("pk")
+        )
         .values("film_id")
         .annotate(count=Count("pk"))
         .values("count")
@@ -525,10 +571,11 @@ def load(film, names):
         with prepared_cursor(alias) as cursor:
             cursor.execute(_statement(alias, len(names)), [film.pk, *names])
             rows = cursor.fetchall()
+    current = current_format()
     found = {
         name: data
         for name, version, format_, data in rows
-        if version == film.version and format_ == FORMAT
+        if version == film.version and format_ == current
     }
     if len(found) < len(names):
         built = build([film.pk], alias)[film.pk]

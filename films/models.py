@@ -1115,8 +1115,8 @@ class FilmDocument(models.Model):
     film = models.ForeignKey(Film, on_delete=models.DB_CASCADE, related_name="+")
     name = models.CharField(max_length=20)
     version = models.PositiveBigIntegerField()
-    # documents.FORMAT: the parts' shape and the digest of the template
-    # their HTML was written with (48 bits).
+    # documents.current_format(): a digest of the parts' shape and of the
+    # templates and code their HTML was written with (48 bits).
     format = models.PositiveBigIntegerField()
     data = models.TextField()
 

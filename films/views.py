@@ -414,9 +414,14 @@ def timeline(request, page):
     url = page.page_url
     order_query = "" if order == "screen" else "&" + urlencode({"order": order})
     # Listed in screen order only (in story order, one summary instead).
+    # Which scenes there are comes with the film's head; a head newer than
+    # the parts (a replica behind the cache) may list one they lack.
     hidden = (
         [
-            SafeString(written["hidden"][str(position)])
+            SafeString(
+                written["hidden"].get(str(position))
+                or documents.hidden_scene(url, at, film, position)
+            )
             for position, at, _ in all_scenes
             if not horizon.reveals(at)
         ]

@@ -8,8 +8,8 @@ on every request costs every page that reads the database a round trip.
 Here a connection handed out moments ago (``DATABASE_CHECK_WINDOW``, a
 quarter of a second by default) is handed out again unchecked: it is back in
 the pool since, and the pool takes back only a connection in good order (one
-the server dropped during its last use, or left in a failed transaction, is
-closed instead). Any other connection is checked as before. A restart of the
+the server dropped during its last use is closed; one left in a transaction
+is rolled back, and closed if that fails). Any other connection is checked as before. A restart of the
 server takes longer than that, so after one every connection is checked. A
 connection the server drops some other way within that moment (a backend
 killed by hand) fails the one request that gets it, with the usual 503, and

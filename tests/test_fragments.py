@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from films import documents
 from films.models import Credit, Film, FilmDocument, Scene
-from films.spoilers import ALL
+from films.spoilers import ALL, placeholder
 from tests.factories import build_guide, make_credit, make_film, make_person
 from tests.shipped import shipped_guides  # noqa: F401 — a fixture
 
@@ -104,7 +104,7 @@ def test_a_page_from_written_parts_is_the_page_built_from_the_rows(client, setti
         for order in ("screen", "story")
     ] + [(f"/films/{film.slug}/", {"seen": seen}) for seen in ("none", "0:12", ALL)]
     written = [client.get(url, params).text for url, params in urls]
-    FilmDocument.objects.filter(film=film).update(format=documents.FORMAT + 1)
+    FilmDocument.objects.filter(film=film).update(format=documents.current_format() + 1)
     built = [client.get(url, params).text for url, params in urls]
     for (url, params), one, other in zip(urls, written, built, strict=True):
         assert one == other, (url, params)
@@ -144,7 +144,7 @@ def test_the_format_follows_the_templates_the_parts_are_written_with(monkeypatch
     from django.template import engines
 
     loader = engines["jinja2"].env.loader
-    assert documents._format() == documents.FORMAT
+    assert documents._format() == documents.current_format()
     real = loader.get_source
     for name in documents.WRITTEN_WITH:
 
@@ -153,9 +153,9 @@ def test_the_format_follows_the_templates_the_parts_are_written_with(monkeypatch
             return (source + " " if template == name else source, *rest)
 
         monkeypatch.setattr(loader, "get_source", changed)
-        assert documents._format() != documents.FORMAT, name
+        assert documents._format() != documents.current_format(), name
         monkeypatch.setattr(loader, "get_source", real)
-    assert documents._format() == documents.FORMAT
+    assert documents._format() == documents.current_format()
 
 
 @pytest.mark.usefixtures("shipped_guides")
@@ -184,3 +184,184 @@ def test_a_film_without_scenes_or_credits_is_written_too(client):
     overview = client.get(f"/films/{film.slug}/", {"seen": ALL}).text
     assert "<dt>Runtime</dt><dd>90 min (1 h 30 min)</dd>" in overview
     assert "<h3>Cast</h3>" not in overview
+
+
+# --- What the pages wrote before the fragments, as the reference --------------
+# The timeline's scene lists and the overview's facts and credits as the
+# pages' own templates wrote them, live, before they were written with the
+# guide: every shipped guide's pages must still say exactly this.
+
+REFERENCE_SCENES = """<ol class="timeline" aria-label="Scenes">
+  {% for scene in scenes %}
+  <li class="scene" id="{{ scene.slug }}" data-nosnippet>
+    <h2 class="scene-title"><a class="anchor" href="#{{ scene.slug }}">{{ scene.title }}</a></h2>
+    <p class="scene-meta">
+      <span class="timecode">{{ scene.starts_at|timecode }}–{{ scene.ends_at|timecode }}</span>
+      {% if orders_differ %}
+      · <span class="order-place">on screen {{ scene.screen_position|ordinal }}, in the story {{ scene.story_rank|ordinal }}{% if not horizon.is_all %} of those you have seen{% endif %}</span>
+      {% else %}
+      · scene {{ scene.screen_position }} of {{ scene_count }}
+      {% endif %}
+      {% if scene.story_label %}· <span class="story-label">{{ scene.story_label }}</span>{% endif %}
+      {% if scene.location %}· <span class="location">{{ scene.location }}</span>{% endif %}
+    </p>
+    {{ scene.summary_html }}
+    {% if scene.people %}
+    <p class="scene-characters">With {% for slug, name in scene.people %}<a href="{{ urls.characters }}{{ slug }}/{{ query }}">{{ name }}</a>{% if not loop.last %}, {% endif %}{% endfor %}</p>
+    {% endif %}
+    {% if scene.theme_tags %}
+    <ul class="tags" aria-label="Themes">
+      {% for slug, name, colour in scene.theme_tags %}<li><a class="tag theme-c{{ colour }}" href="{{ urls.themes }}{{ query }}#theme-{{ slug }}">{{ name }}</a></li>{% endfor %}
+    </ul>
+    {% endif %}
+  </li>
+  {% endfor %}
+</ol>"""
+
+REFERENCE_HIDDEN = """{% from "films/_placeholder.html" import placeholder %}<ol class="timeline timeline-hidden" aria-label="Scenes beyond your horizon">
+  {% for item in hidden_items %}
+  <li class="scene scene-hidden">{{ placeholder(item) }}</li>
+  {% endfor %}
+</ol>"""
+
+REFERENCE_FACTS = """  <section aria-labelledby="facts-heading">
+    <h2 id="facts-heading">Facts</h2>
+    <dl class="facts">
+      <dt>Year</dt><dd>{{ film.year }}</dd>
+      <dt>Runtime</dt><dd>{{ film.runtime|runtime }}</dd>
+      {% if facets.languages %}<dt>Language</dt><dd>{% for code, name in facets.languages %}{{ name }}{% if not loop.last %}, {% endif %}{% endfor %}</dd>{% endif %}
+      {% if facets.countries %}<dt>Country</dt><dd>{% for code, name in facets.countries %}{{ name }}{% if not loop.last %}, {% endif %}{% endfor %}</dd>{% endif %}
+      {% if facets.genres %}<dt>Genre</dt><dd>{% for slug, name in facets.genres %}{{ name }}{% if not loop.last %}, {% endif %}{% endfor %}</dd>{% endif %}
+      {% if film.production_companies %}<dt>Production</dt><dd>{{ film.production_companies }}</dd>{% endif %}
+      {% if film.based_on %}<dt>Based on</dt><dd>{{ film.based_on }}</dd>{% endif %}
+    </dl>
+  </section>
+
+  <section aria-labelledby="credits-heading">
+    <h2 id="credits-heading">Credits</h2>
+    <dl class="credits">
+      {% for label, credits in crew %}
+      <dt>{{ label }}</dt>
+      <dd>{% for credit in credits %}<a href="{{ urls.people }}{{ credit.person.slug }}/">{{ credit.person.name }}</a>{% if credit.note %} ({{ credit.note }}){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</dd>
+      {% endfor %}
+    </dl>
+    {% if cast %}
+    <h3>Cast</h3>
+    <ul class="cast">
+      {% for credit in cast %}
+      <li><a href="{{ urls.people }}{{ credit.person.slug }}/">{{ credit.person.name }}</a>{% if credit.character and credit.character.reveals_at is none %} as <a href="{{ urls.characters }}{{ credit.character.slug }}/{{ query }}">{{ credit.character.name }}</a>{% endif %}{% if credit.note %} <span class="note">({{ credit.note }})</span>{% endif %}</li>
+      {% endfor %}
+    </ul>
+    {% endif %}
+  </section>
+
+"""
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """Each page's body as built (before the visitor's own parts go in),
+    with its context and its FilmRequest."""
+    from films import pages
+
+    seen = {}
+    real_personal, real_context = pages._personal, pages.film_context
+
+    def personal(body, control, page):
+        seen.update(body=body, page=page)
+        return real_personal(body, control, page)
+
+    def context(request, page, values):
+        seen["context"] = full = real_context(request, page, values)
+        return full
+
+    monkeypatch.setattr(pages, "_personal", personal)
+    monkeypatch.setattr(pages, "film_context", context)
+    return seen
+
+
+def reference(source, context):
+    from django.template import engines
+
+    return engines["jinja2"].env.from_string(source).render(context)
+
+
+def section(body, start, end="</ol>"):
+    at = body.index(start)
+    return body[at : body.index(end, at) + len(end)]
+
+
+@pytest.mark.usefixtures("shipped_guides")
+def test_every_shipped_timeline_says_what_its_template_said(client, settings, built):
+    settings.PAGE_CACHE = False
+    checked = 0
+    for film in Film.objects.all():
+        points = film.reveal_index["scenes"]
+        middle = points[len(points) // 2][1] if points else 0
+        for seen in ("none", f"0:{middle // 60:02d}:{middle % 60:02d}", ALL):
+            for order in ("screen", "story"):
+                url = f"/films/{film.slug}/timeline/"
+                client.get(url, {"seen": seen, "order": order})
+                body, context, page = built["body"], built["context"], built["page"]
+                if context["scenes"]:
+                    want = reference(REFERENCE_SCENES, context)
+                    assert section(body, want[:40]) == want, (film.slug, seen, order)
+                    checked += 1
+                items = [
+                    placeholder(page.page_url, at, page.film, f"Scene {position}")
+                    for position, at, _ in page.points.scenes
+                    if not page.horizon.reveals(at)
+                ]
+                if items and order == "screen":
+                    want = reference(REFERENCE_HIDDEN, {"hidden_items": items})
+                    start = want[want.index("<ol") :][:60]
+                    assert section(body, start) == want[want.index("<ol") :], (
+                        film.slug,
+                        seen,
+                    )
+                    checked += 1
+    assert checked >= 20
+
+
+@pytest.mark.usefixtures("shipped_guides")
+def test_every_shipped_overview_says_what_its_template_said(client, settings, built):
+    settings.PAGE_CACHE = False
+    for film in Film.objects.all():
+        client.get(f"/films/{film.slug}/", {"seen": ALL})
+        body, context = built["body"], built["context"]
+        part = documents.load(context["film"], ["overview"])["overview"]
+        credits = [documents.row(credit) for credit in part["credits"]]
+        for credit in credits:
+            if credit.character is not None and credit.character.reveals_at is not None:
+                credit.character = None
+        crew = [
+            (role.label, [c for c in credits if c.role == role])
+            for role in Credit.Role
+            if role != Credit.Role.CAST
+        ]
+        want = reference(
+            REFERENCE_FACTS,
+            {
+                **context,
+                "facets": {k: part[k] for k in ("languages", "countries", "genres")},
+                "crew": [(label, people) for label, people in crew if people],
+                "cast": [c for c in credits if c.role == Credit.Role.CAST],
+            },
+        )
+        assert want in body, film.slug
+
+
+def test_a_hidden_scene_its_stored_part_lacks_is_written_on_the_page(client, settings):
+    # The scenes a page lists come with the film's head, which may be newer
+    # than its parts (a replica behind the shared cache): a scene the parts
+    # lack is written as it would have been.
+    settings.PAGE_CACHE = False
+    film = build_guide(4)
+    url = f"/films/{film.slug}/timeline/"
+    whole = client.get(url, {"seen": "0:05"}).text
+    assert "Scene 4 — hidden until 0:15" in whole
+    row = FilmDocument.objects.get(film=film, name="timeline")
+    data = json.loads(row.data)
+    del data["hidden"]["4"]
+    FilmDocument.objects.filter(pk=row.pk).update(data=json.dumps(data))
+    assert client.get(url, {"seen": "0:05"}).text == whole
