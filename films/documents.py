@@ -157,6 +157,21 @@ def build(film_ids, using=None):
     return parts
 
 
+def theme_colours(themes):
+    """Each of a film's themes' colour, by its place in the film's list
+    (``themes``: the film's themes part)."""
+    return {item["theme_id"]: n % THEME_COLOURS for n, item in enumerate(themes)}
+
+
+def theme_tags(scene_themes, colours):
+    """A scene's themes (theme id, slug, name) as tags: (slug, name, colour);
+    a theme the film's list lacks gets the colour after the last."""
+    return [
+        (slug, name, colours.get(theme_id, THEME_COLOURS))
+        for theme_id, slug, name in scene_themes
+    ]
+
+
 def hidden_scene(url, at, film, position):
     """A hidden scene's place in the timeline, as the ``timeline`` part has
     it, written now (for a scene the part lacks)."""
@@ -214,7 +229,7 @@ class _Fragments:
         """The ``timeline`` part: each scene's head, tail and themes (by scene
         id), its placeholder in the list of hidden scenes (by its place on
         screen), and the link to each character a scene shows (by slug)."""
-        colours = {item["theme_id"]: n % THEME_COLOURS for n, item in enumerate(themes)}
+        colours = theme_colours(themes)
         scenes, hidden, people = {}, {}, {}
         for data in part["scenes"]:
             position = data["screen_position"]
@@ -223,10 +238,7 @@ class _Fragments:
                 self.hidden_scene(urls["timeline"], starts_at, film, position)
             )
             scene = row(data, without=("characters", "themes"))
-            tags = [
-                (slug, name, colours.get(theme_id, THEME_COLOURS))
-                for theme_id, slug, name in data["themes"]
-            ]
+            tags = theme_tags(data["themes"], colours)
             scenes[str(data["id"])] = {
                 "head_html": str(self.macros.scene_head(scene)),
                 "tail_html": str(self.macros.scene_tail(scene)),

@@ -341,9 +341,7 @@ def timeline_rows(page, parts=None):
         (item["theme_id"], item["theme"]["slug"], item["theme"]["name"])
         for item in parts["themes"]
     ]
-    colours = {
-        theme_id: n % THEME_COLOURS for n, (theme_id, *_) in enumerate(film_themes)
-    }
+    colours = documents.theme_colours(parts["themes"])
     scenes = revealed_scenes(page, parts["scenes"])
     if page.order == "story":
         scenes.sort(key=lambda s: s.story_position)
@@ -352,10 +350,7 @@ def timeline_rows(page, parts=None):
         for slug, name, is_main, position in scene.cast:
             if is_main:
                 main[slug] = (position, name)
-        scene.theme_tags = [
-            (slug, name, colours.get(theme_id, THEME_COLOURS))
-            for theme_id, slug, name in scene.themes
-        ]
+        scene.theme_tags = documents.theme_tags(scene.themes, colours)
     # A scene's place in the story among the scenes revealed: its place among
     # all of them would tell how many unreached scenes come before it.
     by_story = sorted(scenes, key=lambda s: s.story_position)
