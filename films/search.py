@@ -13,13 +13,18 @@ names above premises and descriptions above scene text), stored and indexed
 (migration 0007) with the ``films_search`` configuration (English, accents
 removed); ``pg_trgm`` similarity on names (people's whenever no person
 matched, titles and other names when no word matched anything), so that a
-misspelt "tarkovksy" still finds its man. One SQL statement answers a search;
-headlines are computed only for the results on the page.
+misspelt "tarkovksy" still finds its man. One SQL statement answers a search
+(and, for a page that needs it, reads the catalogue's version beside it).
 
 SQLite (the embedded default): FTS5 tables (``films/search_index.py``) ranked
 with bm25 under the same weights, one statement a kind; typos by FTS5's
 trigram tokenizer, which finds names sharing trigrams with the query, scored
 as ``pg_trgm``'s word similarity is and kept above the same threshold.
+
+On both engines a hit's snippet is made in Python (:func:`_word_snippet`):
+about thirty words from its text around the first word matched, every word
+that begins with a word searched for (or its stem) marked. One rule, so a
+search shows the same snippets on either engine.
 
 A film is found by its titles (original and other titles too), the work it is
 based on, its premise, and the names its guide shows before any spoiler (cast,
@@ -37,6 +42,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass
+from html import escape  # as Django's escape() does, without its lazy-string check
 from types import SimpleNamespace
 
 from django.contrib.postgres.search import SearchVector
@@ -44,11 +50,18 @@ from django.db import connection
 from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.urls import get_script_prefix, get_urlconf
 from django.utils.duration import duration_microseconds
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from films import search_index
-from films.models import Character, Credit, Film, Person, Scene, Theme
+from films.models import (
+    CatalogueVersion,
+    Character,
+    Credit,
+    Film,
+    Person,
+    Scene,
+    Theme,
+)
 from films.search_index import fold
 from films.spoilers import Horizon
 
@@ -66,9 +79,6 @@ KINDS = {
     "themes": "Themes",
     "scenes": "Scenes",
 }
-
-# Sentinels that cannot occur in editor text; replaced by <mark> after escaping.
-START, STOP = "\x02", "\x03"
 
 
 def vector(*weighted_fields):
@@ -431,23 +441,35 @@ def clean_query(raw):
     return query, ""
 
 
-def search(raw_query, horizons, *, kind=None, page=1):
+def search(raw_query, horizons, *, kind=None, page=1, version=None):
     """Run a search; return the groups to show (one group if ``kind`` is set).
 
     ``horizons`` maps a published film's id to the visitor's horizon for it,
     as :func:`horizons_from_cookies` gives it; films not in it are at ``none``.
+
+    With ``version`` (the function that reads the catalogue's version), return
+    ``(groups, version)``: the catalogue's version the results are of. On
+    PostgreSQL it is read by the search's own statement, in its snapshot,
+    rather than in a round trip of its own; elsewhere ``version()`` is called
+    before the search (so the results are of that version or a newer one).
     """
     query, _ = clean_query(raw_query)
-    if not query:
-        return []
     kinds = [kind] if kind else list(KINDS)
     limit = PAGE_SIZE if kind else PER_KIND
     offset = (page - 1) * limit if kind else 0
     horizons = {film_id: h for film_id, h in horizons.items() if not h.is_none}
     engine = ENGINES.get(connection.vendor, _fallback)
+    if not query:
+        return [] if version is None else ([], version())
     # One more row than shown says whether there is more.
-    found = engine(kinds, query, horizons, offset, limit + 1)
-    return [
+    if version is not None and engine is _postgres:
+        found, read = _postgres(kinds, query, horizons, offset, limit + 1, True)
+        if read is None:  # nothing was searched
+            read = version()
+    else:
+        read = version() if version is not None else None
+        found = engine(kinds, query, horizons, offset, limit + 1)
+    groups = [
         Group(
             kind=name,
             label=KINDS[name],
@@ -456,13 +478,18 @@ def search(raw_query, horizons, *, kind=None, page=1):
         )
         for name in kinds
     ]
+    return groups if version is None else (groups, read)
 
 
 # --- PostgreSQL ------------------------------------------------------------------
 #
 # One statement answers a whole search. For each kind: the visible rows whose
 # stored vector matches (GIN index), ranked and cut to the page; then, for the
-# page's rows only, what a hit shows and its headline. One round trip and one
+# page's rows only, what a hit shows and the text of its snippet (made in
+# Python, as on SQLite: ``ts_headline`` re-parsed each row's text with the
+# search configuration and cost PostgreSQL more than the rest of the search
+# together). With ``version``, the catalogue's version too, on every row (one
+# row of nulls and the version when nothing was found). One round trip and one
 # plan: with one or two ORM queries a kind, a search spent more time building
 # queries, planning them and on the wire than finding rows. People whose
 # names are like the query are in it too, when no person matched. When no
@@ -548,7 +575,7 @@ SHOWN = {
 }
 
 
-def postgres_statement(kinds, query, horizons, offset, limit):
+def postgres_statement(kinds, query, horizons, offset, limit, version=False):
     """A search's SQL statement and its parameters (see :func:`_statement`)."""
     parsed = parse(query)
     params = {
@@ -562,9 +589,8 @@ def postgres_statement(kinds, query, horizons, offset, limit):
         "upto": [h.at for h in horizons.values() if not h.is_all],
         "limit": limit,
         "offset": offset,
-        "headline": HEADLINE_OPTIONS,
     }
-    return _statement(tuple(kinds)), params
+    return _statement(tuple(kinds), version), params
 
 
 def _id_array(ids):
@@ -574,13 +600,15 @@ def _id_array(ids):
 
 
 @functools.cache
-def _statement(kinds):
+def _statement(kinds, version=False):
     """The SQL text for ``kinds``: for each, its best matches (``<kind>_hits``)
     and, for people, names like the query when no person matched; when no
     word matched anything (``matched``), the best matches of the words as
     beginnings of longer words too, and names like the query for every kind
-    that has them and where nothing matched. Only our own constants and
-    table names go into it; everything the visitor sends is a parameter."""
+    that has them and where nothing matched. With ``version``, each row
+    starts with the catalogue's version, and a row of nulls after it stands
+    for no results. Only our own constants and table names go into it;
+    everything the visitor sends is a parameter."""
     quote = connection.ops.quote_name
     tables = {
         kind: quote(model._meta.db_table) for kind, (model, _) in DOCUMENTS.items()
@@ -640,55 +668,56 @@ def _statement(kinds):
             if kind in ("characters", "scenes")
             else ""
         )
-        # ts_headline re-reads a row's text, the costly part of a search: it
-        # runs here, for the page's rows only.
+        # A row's text is read for the page's rows only.
         selects.append(
             f"SELECT '{kind}' AS kind, p.rank, t.id, {SHOWN[kind]}, "  # noqa: S608
-            f"ts_headline(%(config)s::regconfig, t.{SNIPPET_FIELDS[kind]}, "
-            f"(SELECT tsquery FROM shown), %(headline)s) "
+            f"t.{SNIPPET_FIELDS[kind]} AS text "
             f"FROM ({' UNION ALL '.join(found)}) p "
             f"JOIN {table} t ON t.id = p.id{film_join}"
         )
     any_hits = " UNION ALL ".join(f"SELECT 1 FROM {kind}_hits" for kind in kinds)  # noqa: S608
-    ctes += [
-        f"matched AS (SELECT EXISTS ({any_hits}) AS found)",
-        "shown AS (SELECT CASE WHEN found THEN exact ELSE prefix END AS tsquery "
-        "FROM words, matched)",
-    ]
+    ctes.append(f"matched AS (SELECT EXISTS ({any_hits}) AS found)")
+    hits = " UNION ALL ".join(selects)
+    if not version:
+        return f"WITH {', '.join(ctes)} {hits} ORDER BY kind, rank DESC, id"
+    ctes.append(
+        "version AS (SELECT coalesce((SELECT version FROM "  # noqa: S608
+        f"{quote(CatalogueVersion._meta.db_table)} WHERE id = 1), 0) AS version)"
+    )
     return (
-        f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} "
-        "ORDER BY kind, rank DESC, id"
+        f"WITH {', '.join(ctes)} SELECT v.version, r.* FROM version v "  # noqa: S608
+        f"LEFT JOIN ({hits}) r ON TRUE ORDER BY r.kind, r.rank DESC, r.id"
     )
 
 
-# ts_headline's options: sentinels around matches (turned into <mark> after
-# escaping), about thirty words in up to two fragments.
-HEADLINE_OPTIONS = (
-    f"StartSel='{START}', StopSel='{STOP}', MaxWords={SNIPPET_WORDS}, "
-    "MinWords=12, MaxFragments=2, FragmentDelimiter=' … '"
-)
-
-
-def _postgres(kinds, query, horizons, offset, limit):
+def _postgres(kinds, query, horizons, offset, limit, version=False):
+    """What :func:`search` finds, by kind; with ``version``, a pair: that and
+    the catalogue's version it is of (None when nothing was searched)."""
     # No horizon set: no scene is visible, so scenes are not searched at all.
     kinds = [kind for kind in kinds if kind != "scenes" or horizons]
     if not kinds:
-        return {}
-    sql, params = postgres_statement(kinds, query, horizons, offset, limit)
-    found = {}
+        return ({}, None) if version else {}
+    parsed = parse(query)
+    sql, params = postgres_statement(kinds, query, horizons, offset, limit, version)
+    found, read = {}, None
     with _server_bound(connection.cursor()) as cursor:
         cursor.execute(sql, params)
-        for kind, _, _, title, slug, *film, headline in cursor.fetchall():
+        for row in cursor.fetchall():
+            if version:
+                read, *row = row
+                if row[0] is None:  # nothing found
+                    continue
+            kind, _, _, title, slug, *film, text = row
             found.setdefault(kind, []).append(
                 Found(
                     kind,
                     title,
                     slug,
                     FilmRef(*film) if film[0] else None,
-                    _marked(headline),
+                    _word_snippet(text, parsed.words),
                 )
             )
-    return found
+    return (found, read) if version else found
 
 
 def _server_bound(cursor):
@@ -728,12 +757,6 @@ def _statement_cursor():
         _query_cls = StatementQuery
 
     return StatementCursor
-
-
-def _marked(text):
-    """Escape a headline, then turn the sentinels into <mark> elements."""
-    html = escape(text or "").replace(START, "<mark>").replace(STOP, "</mark>")
-    return mark_safe(html)  # noqa: S308 — escaped above; only our <mark> added
 
 
 # --- SQLite and other databases ------------------------------------------------------
@@ -1106,50 +1129,56 @@ def _stem(word):
 def _word_snippet(text, words):
     """Like :func:`_snippet`, for full-text matches: whole words are marked
     whose folded form begins with a word searched for (or its stem)."""
-    stems = sorted({_stem(w) for w in words if len(w) >= MIN_LENGTH}, key=len)
+    stems = tuple(sorted({_stem(w) for w in words if len(w) >= MIN_LENGTH}, key=len))
     text = text or ""
     tokens = text.split()
-    if not stems:
-        start, marked = 0, lambda piece: ()
-    elif text.isascii():
-        # Folding ASCII is lower-casing: one regular expression finds the
-        # words, in the whole text at once (word by word cost more than the
-        # rest of presenting a hit).
-        pattern = re.compile(
-            r"(?<!\w)(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.I
-        )
-        first = pattern.search(text)
-        start = _token_at(text, first.start()) if first else 0
-        marked = pattern.finditer
+    if stems:
+        first = next(iter(_stem_spans(text, stems)), None)
+        start = _token_at(text, first[0]) if first else 0
     else:
-
-        def matches(word):
-            folded = fold(word)
-            return any(folded.startswith(stem) for stem in stems)
-
-        start = next(
-            (
-                i
-                for i, token in enumerate(tokens)
-                if any(matches(w) for w in WORD.findall(token))
-            ),
-            0,
-        )
-
-        def marked(piece):
-            return (m for m in WORD.finditer(piece) if matches(m.group()))
-
+        start = 0
     start = max(0, start - SNIPPET_WORDS // 3)
     piece = " ".join(tokens[start : start + SNIPPET_WORDS])
     parts, done = [], 0
-    for match in marked(piece):
-        parts += [escape(piece[done : match.start()]), "<mark>"]
-        parts += [escape(match.group()), "</mark>"]
-        done = match.end()
+    for begin, end in _stem_spans(piece, stems) if stems else ():
+        parts += [escape(piece[done:begin]), "<mark>"]
+        parts += [escape(piece[begin:end]), "</mark>"]
+        done = end
     parts.append(escape(piece[done:]))
     prefix = "… " if start else ""
     suffix = " …" if start + SNIPPET_WORDS < len(tokens) else ""
     return mark_safe(prefix + "".join(parts) + suffix)  # noqa: S308 — escaped
+
+
+# A letter beyond ASCII ("ł" in "Stanisław", "Андрей"): a word with one is
+# one that folding may change more than lower-casing does.
+ACCENTED = re.compile(r"[^\W\x00-\x7f]")
+
+
+@functools.lru_cache(maxsize=256)
+def _stem_pattern(stems):
+    """Words beginning with one of ``stems``, in any case."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.I)
+
+
+def _stem_spans(text, stems):
+    """Where the words of ``text`` are whose folded form begins with one of
+    ``stems`` (a tuple): (start, end) pairs, in order. One regular expression
+    finds them in the whole text, as folding is lower-casing for most words
+    (word by word, folding each, cost more than the rest of presenting a
+    hit); only words with a letter beyond ASCII are folded one by one."""
+    spans = [match.span() for match in _stem_pattern(stems).finditer(text)]
+    if not text.isascii() and ACCENTED.search(text):
+        found = {begin for begin, _ in spans}
+        spans += [
+            match.span()
+            for match in WORD.finditer(text)
+            if match.start() not in found
+            and not match.group().isascii()
+            and fold(match.group()).startswith(stems)
+        ]
+        spans.sort()
+    return spans
 
 
 def _token_at(text, position):

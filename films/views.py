@@ -9,6 +9,7 @@ across films are served through the page cache (``films/pages.py``).
 import functools
 import json
 import sys
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -640,25 +641,58 @@ def person_detail(request, slug):
 # --- Search ---------------------------------------------------------------------
 
 
-@site_page(horizons=True)
-def search_page(request):
-    """Search across the catalogue, within the visitor's horizon for each film."""
-    raw = request.GET.get("q", "")
-    query, message = search.clean_query(raw)
+@dataclass
+class SearchPage:
+    """What the search page shows, as :func:`read_search` reads it."""
+
+    query: str
+    kind: str | None
+    page: int
+    messages: list
+    groups: list
+    version: int
+
+
+def read_search(request):
+    """The search the request asks for, run once for the request, with the
+    catalogue's version its results are of.
+
+    With the page cache on, that version is known first (``site_page``), and
+    a page found in the cache is never searched. With it off, the version
+    comes with the results: on PostgreSQL, from the search's own statement.
+    """
+    memo = getattr(request, "_search_page", None)
+    if memo is not None:
+        return memo
+    query, message = search.clean_query(request.GET.get("q", ""))
     kind = request.GET.get("kind") or None
     messages = [message] if message else []
     if kind is not None and kind not in search.KINDS:
         messages.append(f"“{kind[:20]}” is not a kind of result; showing all kinds.")
         kind = None
     page = page_number(request, messages, last=1000)
-    groups = (
-        search.search(
-            query, search.horizons_from_cookies(request), kind=kind, page=page
+    version = getattr(request, "catalogue_version", None)
+    groups = []
+    if query or version is None:
+        found = search.search(
+            query,
+            search.horizons_from_cookies(request) if query else {},
+            kind=kind,
+            page=page,
+            version=catalogue_version if version is None else None,
         )
-        if query
-        else []
+        groups, version = found if version is None else (found, version)
+    memo = request._search_page = SearchPage(
+        query, kind, page, messages, groups, version
     )
-    params = {"q": query}
+    return memo
+
+
+@site_page(horizons=True, reads=lambda request: read_search(request).version)
+def search_page(request):
+    """Search across the catalogue, within the visitor's horizon for each film."""
+    found = read_search(request)
+    query, kind, page = found.query, found.kind, found.page
     return render(
         request,
         "films/search.html",
@@ -668,10 +702,10 @@ def search_page(request):
             "kind_label": search.KINDS.get(kind),
             "first_number": (page - 1) * search.PAGE_SIZE + 1 if kind else None,
             "page": page,
-            "groups": groups,
-            "found": any(group.hits for group in groups),
-            "search_messages": messages,
-            "query_string": urlencode(params),
+            "groups": found.groups,
+            "found": any(group.hits for group in found.groups),
+            "search_messages": found.messages,
+            "query_string": urlencode({"q": query}),
         },
     )
 
