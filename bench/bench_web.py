@@ -8,7 +8,9 @@ each page for a few seconds with 2 threads and 20 connections, and in the same
 run the *floor*: a constant 10 KB page served through the same middleware by
 this benchmark's own URLconf (``bench/floor/``), driven before and after every
 page, so the figures are ratios (to the floor beside each page) that compare
-across machines.
+across machines. Each page is driven in three rounds (``--rounds``), and its
+figures are the medians of its rounds, with the lowest and highest ratio
+beside them: a slow spell of a shared machine moves a round, not the figure.
 
 gunicorn's workers are not recycled during a run (``GUNICORN_MAX_REQUESTS=0``),
 so each figure is the steady state.
@@ -19,8 +21,8 @@ req/s, p50, p99, the ratio to the floor, and the queries a request makes
 (cold, then from the cache); then the targets of issue 12 and whether each
 is met. It exits non-zero when one is missed.
 
-    .venv/bin/python bench/bench_web.py                 # everything, ~10 minutes
-    .venv/bin/python bench/bench_web.py --seconds 3     # a quicker look
+    .venv/bin/python bench/bench_web.py                 # everything, ~22 minutes
+    .venv/bin/python bench/bench_web.py --rounds 1      # a quicker look
     .venv/bin/python bench/bench_web.py --runs off --pages catalogue,search
 """
 
@@ -235,8 +237,9 @@ def counting_cache(site):
     return {"REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB + 1}"}
 
 
-def query_counts(site, paths):
-    """Queries for each path: the first request, then the same again (cached)."""
+def query_counts(site, paths, env):
+    """Queries for each path: the first request, then the same again (cached,
+    unless ``env`` turns the page cache off)."""
     script = (
         "import json\n"
         "from django.db import connection\n"
@@ -263,7 +266,7 @@ def query_counts(site, paths):
         ],
         # Its own empty cache (Redis's next database, or local memory), so
         # that the first request builds the page and the second is cached.
-        env={**site.env, **counting_cache(site)},
+        env={**site.env, **env, **counting_cache(site)},
         capture_output=True,
         text=True,
         check=False,
@@ -276,7 +279,7 @@ def query_counts(site, paths):
         return {}
 
 
-def run(label, site, wrk, seconds, **env):
+def run(label, site, wrk, seconds, rounds, **env):
     # Steady state: workers are not recycled mid-measurement. A recycled
     # worker spends about a second importing the site again, charged to
     # whichever URL is being driven — most often to the fastest (the floor,
@@ -290,32 +293,45 @@ def run(label, site, wrk, seconds, **env):
                     raise SystemExit(f"{path} answered {status}")
         # The floor before and after every page: each page's ratio is to
         # the floor measured beside it, so that a machine whose speed drifts
-        # during the run (other work on it) moves both alike.
-        floors, rows = [drive(wrk, server.base + FLOOR, seconds)[0]], []
-        for name, path in PAGES:
-            rows.append((name, path, *drive(wrk, server.base + path, seconds)))
-            floors.append(drive(wrk, server.base + FLOOR, seconds)[0])
+        # during the run (other work on it) moves both alike. Every page is
+        # driven in each of ``rounds`` rounds, and its figures are the
+        # medians of its rounds: one slow spell of a shared machine moves
+        # one round, not the figure.
+        floors = [drive(wrk, server.base + FLOOR, seconds)[0]]
+        samples = {path: [] for _, path in PAGES}
+        for _ in range(rounds):
+            for _name, path in PAGES:
+                sample = drive(wrk, server.base + path, seconds)
+                floors.append(drive(wrk, server.base + FLOOR, seconds)[0])
+                ratio = sample[0] / statistics.mean(floors[-2:])
+                samples[path].append((*sample, ratio))
     finally:
         server.stop()
-    counts = query_counts(site, [path for _, path in PAGES])
+    counts = query_counts(site, [path for _, path in PAGES], env)
     print(
         f"\n{label}: floor {statistics.median(floors):,.0f} req/s (median of "
         f"{len(floors)}, from {min(floors):,.0f} to {max(floors):,.0f}); each "
-        "page's ratio is to the mean of the floors just before and after it"
+        "page's ratio is to the mean of the floors just before and after it, "
+        f"the median of {rounds} round{'s' if rounds > 1 else ''} (lowest–highest)"
     )
     print(
         f"  {'page':24} {'req/s':>8} {'p50':>8} {'p99':>8} {'ratio':>6} "
-        f"{'target':>7} {'queries':>8} errors"
+        f"{'rounds':>11} {'target':>7} {'queries':>8} errors"
     )
     results = []
-    for index, (name, path, rate, p50, p99, errors) in enumerate(rows):
-        ratio = rate / statistics.mean(floors[index : index + 2])
+    for name, path in PAGES:
+        rate, p50, p99, _, ratio = (
+            statistics.median(column) for column in zip(*samples[path], strict=True)
+        )
+        errors = sum(sample[3] for sample in samples[path])
+        ratios = [sample[4] for sample in samples[path]]
         target = target_for(label, name)
         met = target is None or ratio >= target
         results.append((label, name, ratio, target, met))
         cold, warm = counts.get(path, ["?", "?"])
         print(
             f"  {name:24} {rate:8,.0f} {p50:6.2f}ms {p99:6.2f}ms {ratio:5.2f}x "
+            f"{f'{min(ratios):.2f}–{max(ratios):.2f}':>11} "
             f"{'' if target is None else f'≥{target:.2f}':>7} {cold!s:>3}/{warm!s:<4} "
             f"{errors}"
         )
@@ -324,7 +340,15 @@ def run(label, site, wrk, seconds, **env):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=6, help="wrk's time per URL")
+    parser.add_argument(
+        "--seconds", type=int, default=5, help="wrk's time per URL and round"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="how many times each page is driven (its figures are the medians)",
+    )
     parser.add_argument("--films", type=int, default=1000, help="synthetic films")
     parser.add_argument(
         "--runs",
@@ -339,6 +363,8 @@ def main():
         "(e.g. 'catalogue,search'); default: every page",
     )
     options = parser.parse_args()
+    if options.seconds < 1 or options.rounds < 1:
+        parser.error("--seconds and --rounds: at least 1")
     if options.pages:
         wanted = [part.strip() for part in options.pages.split(",") if part.strip()]
         PAGES[:] = [page for page in PAGES if any(w in page[0] for w in wanted)]
@@ -358,7 +384,7 @@ def main():
         print(
             f"web benchmark: gunicorn, 2 sync workers; PostgreSQL; cache: "
             f"{'Redis' if redis else 'local memory (no Redis answered)'}; "
-            f"wrk -t2 -c20, {options.seconds} s per URL"
+            f"wrk -t2 -c20, {options.seconds} s per URL, {options.rounds} rounds"
         )
         server = Server(site)
         try:
@@ -367,10 +393,15 @@ def main():
             server.stop()
         timeline_bytes = len(body)
         if "on" in runs:
-            results += run("caches on", site, wrk, options.seconds)
+            results += run("caches on", site, wrk, options.seconds, options.rounds)
         if "off" in runs:
             results += run(
-                "PAGE_CACHE=off", site, wrk, options.seconds, PAGE_CACHE="off"
+                "PAGE_CACHE=off",
+                site,
+                wrk,
+                options.seconds,
+                options.rounds,
+                PAGE_CACHE="off",
             )
         if "large" in runs:
             with tempfile.TemporaryDirectory() as folder:
@@ -389,7 +420,9 @@ def main():
                     "0",
                 )
                 site.manage("load_guides", str(catalogue), "--verbosity", "0")
-            results += run("1,000 films, caches on", site, wrk, options.seconds)
+            results += run(
+                "1,000 films, caches on", site, wrk, options.seconds, options.rounds
+            )
     finally:
         site.drop()
     print("\nTargets (issue 12):")
