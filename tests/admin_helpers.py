@@ -1,7 +1,12 @@
 """Driving the admin as a browser would: read a form, change it, post it back."""
 
+import importlib
+from types import SimpleNamespace
+
 from django import forms
+from django.apps import apps
 from django.contrib.auth.models import Group
+from django.db import connection
 
 from films.models import Film, Scene
 
@@ -13,8 +18,28 @@ def make_editor(django_user_model, username="editor"):
     user = django_user_model.objects.create_user(
         username=username, password=EDITOR_PASSWORD, is_staff=True
     )
-    user.groups.add(Group.objects.get(name="Editors"))
+    user.groups.add(editors_group())
     return user
+
+
+def editors_group():
+    """The Editors group, as its migration makes it.
+
+    A transactional test empties every table when it ends (the group, the
+    permissions, the content types), and the tests after it in the same
+    worker may need the group: then it is made again, by the migration's
+    own function, with the same permissions."""
+    group = Group.objects.filter(name="Editors").first()
+    if group is not None:
+        return group
+    migration = importlib.import_module("films.migrations.0002_editors_group")
+    films = apps.get_app_config("films")
+    models_module = films.models_module  # the function marks it; put it back
+    try:
+        migration.create_editors(apps, SimpleNamespace(connection=connection))
+    finally:
+        films.models_module = models_module
+    return Group.objects.get(name="Editors")
 
 
 def _field_data(bound_field):
