@@ -23,8 +23,8 @@ as ``pg_trgm``'s word similarity is and kept above the same threshold.
 
 On both engines a hit's snippet is made in Python (:func:`_word_snippet`):
 about thirty words from its text around the first word matched, every word
-that begins with a word searched for (or its stem) marked. One rule, so a
-search shows the same snippets on either engine.
+that begins with a word searched for (or its stem) marked, stop words never.
+One rule, so a search shows the same snippets on either engine.
 
 A film is found by its titles (original and other titles too), the work it is
 based on, its premise, and the names its guide shows before any spoiler (cast,
@@ -1129,7 +1129,9 @@ def _stem(word):
 def _word_snippet(text, words):
     """Like :func:`_snippet`, for full-text matches: whole words are marked
     whose folded form begins with a word searched for (or its stem)."""
-    stems = tuple(sorted({_stem(w) for w in words if len(w) >= MIN_LENGTH}, key=len))
+    # Stop words are kept in a quoted phrase's words, but never marked.
+    stems = {_stem(w) for w in words if len(w) >= MIN_LENGTH and w not in STOPWORDS}
+    stems = tuple(sorted(stems, key=len))
     text = text or ""
     tokens = text.split()
     if stems:
@@ -1230,8 +1232,8 @@ def _film_context(film):
     return f"{film.title} ({film.year}){original}"
 
 
-def horizons_from_cookies(request):
-    """Each published film the visitor has set a horizon for → that horizon."""
+def _cookie_horizons(request):
+    """Film slug → the horizon the visitor's cookie sets for it (past none)."""
     from films.spoilers import COOKIE_PREFIX, InvalidHorizon
 
     wanted = {}
@@ -1243,26 +1245,56 @@ def horizons_from_cookies(request):
                 continue
             if not horizon.is_none:
                 wanted[name[len(COOKIE_PREFIX) :]] = horizon
+    return wanted
+
+
+def horizons_from_cookies(request, *, version=None):
+    """Each published film the visitor has set a horizon for → that horizon.
+
+    With ``version`` (the function that reads the catalogue's version), return
+    ``(horizons, version)``, the version read with the films, in the same
+    statement: a search under these horizons is of that version or a newer
+    one, never older (a film published in between could not be searched).
+    """
+    wanted = _cookie_horizons(request)
     if not wanted:
-        return {}
+        return {} if version is None else ({}, None)
     # Browsers keep a few hundred cookies a site at most; never ask for more.
     slugs = list(wanted)[:500]
+    read = None
     if connection.vendor in ("postgresql", "sqlite"):
         # One parameter rather than hundreds of placeholders: an array on
         # PostgreSQL, a JSON list on SQLite.
+        quote = connection.ops.quote_name
         among = (
-            "slug = ANY(%s::text[])"
+            "f.slug = ANY(%s::text[])"
             if connection.vendor == "postgresql"
-            else "slug IN (SELECT value FROM json_each(%s))"
+            else "f.slug IN (SELECT value FROM json_each(%s))"
+        )
+        films = f"{quote(Film._meta.db_table)} f"
+        # The version, when asked for, on every row; a row of it and nulls
+        # when no film is found.
+        sql = (
+            f"SELECT NULL, f.id, f.slug FROM {films} "  # noqa: S608
+            f"WHERE f.status = {PUBLISHED_STATUS} AND {among}"
+            if version is None
+            else "SELECT v.version, f.id, f.slug FROM (SELECT coalesce((SELECT "  # noqa: S608
+            f"version FROM {quote(CatalogueVersion._meta.db_table)} WHERE id = 1), "
+            f"0) AS version) v LEFT JOIN {films} "
+            f"ON f.status = {PUBLISHED_STATUS} AND {among}"
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, slug FROM {connection.ops.quote_name(Film._meta.db_table)} "  # noqa: S608
-                f"WHERE status = {PUBLISHED_STATUS} AND {among}",
+                sql,
                 [slugs if connection.vendor == "postgresql" else json.dumps(slugs)],
             )
-            films = cursor.fetchall()
+            rows = cursor.fetchall()
+        films = [(pk, slug) for _, pk, slug in rows if pk is not None]
+        read = rows[0][0] if rows else None
     else:
+        if version is not None:
+            read = version()
         films = Film.objects.published().filter(slug__in=slugs).order_by()
         films = films.values_list("id", "slug")
-    return {pk: wanted[slug] for pk, slug in films}
+    horizons = {pk: wanted[slug] for pk, slug in films}
+    return horizons if version is None else (horizons, read)

@@ -660,6 +660,9 @@ def read_search(request):
     With the page cache on, that version is known first (``site_page``), and
     a page found in the cache is never searched. With it off, the version
     comes with the results: on PostgreSQL, from the search's own statement.
+    Unless the visitor has horizon cookies: which films those name is read
+    before the search, and the version with it (a film published in between
+    then shows under an older version, never the reverse).
     """
     memo = getattr(request, "_search_page", None)
     if memo is not None:
@@ -672,11 +675,18 @@ def read_search(request):
         kind = None
     page = page_number(request, messages, last=1000)
     version = getattr(request, "catalogue_version", None)
+    horizons = {}
+    if query and version is None:
+        horizons, version = search.horizons_from_cookies(
+            request, version=catalogue_version
+        )
+    elif query:
+        horizons = search.horizons_from_cookies(request)
     groups = []
     if query or version is None:
         found = search.search(
             query,
-            search.horizons_from_cookies(request) if query else {},
+            horizons,
             kind=kind,
             page=page,
             version=catalogue_version if version is None else None,

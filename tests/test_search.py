@@ -287,18 +287,22 @@ def test_a_snippet_marks_every_form_of_the_words_found_and_starts_near_them(clie
     assert "<mark>Two</mark>" not in html
 
 
+@pytest.mark.parametrize("cookie", [None, "all"])
 @pytest.mark.parametrize("query", ["stalker", "no such words anywhere"])
 def test_with_the_page_cache_off_the_etag_follows_the_catalogue(
-    client, guide, settings, query
+    client, guide, settings, query, cookie
 ):
     from django.test.utils import CaptureQueriesContext
 
     settings.PAGE_CACHE = False
+    if cookie:
+        client.cookies["seen_stalker-1979"] = cookie
     with CaptureQueriesContext(connection) as queries:
         first = client.get("/search/", {"q": query})
     if connection.vendor == "postgresql":
-        # The catalogue's version comes with the results, in one statement.
-        assert len(queries) == 1
+        # The catalogue's version comes with the results, in one statement,
+        # or, for a visitor with horizons, with their films, read first.
+        assert len(queries) == (2 if cookie else 1)
     etag = first["ETag"]
     again = client.get("/search/", {"q": query}, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304
@@ -309,6 +313,49 @@ def test_with_the_page_cache_off_the_etag_follows_the_catalogue(
     assert edited["ETag"] != etag
     if query == "stalker":
         assert "Stalker, edited" in edited.text
+
+
+def test_with_the_page_cache_off_a_film_published_mid_search_is_not_kept_stale(
+    client, settings, monkeypatch
+):
+    """A film the visitor has a horizon for is published after their films
+    were looked up but before the search ran: the page, which could not
+    search its scenes, must not carry the new catalogue's ETag, or every
+    revalidation would keep it."""
+    from films import search
+
+    settings.PAGE_CACHE = False
+    build_guide(slug="early-2000", title="Early")
+    later = build_guide(slug="later-2001", title="Later", status=Film.Status.DRAFT)
+    later.scenes.filter(screen_position=2).update(summary="A lighthouse in fog.")
+    client.cookies["seen_later-2001"] = "all"
+    looked_up = search.horizons_from_cookies
+
+    def published_meanwhile(request, **kwargs):
+        films = looked_up(request, **kwargs)
+        if later.status == Film.Status.DRAFT:
+            later.status = Film.Status.PUBLISHED
+            later.save()
+        return films
+
+    monkeypatch.setattr(search, "horizons_from_cookies", published_meanwhile)
+    first = client.get("/search/", {"q": "lighthouse"})
+    assert hit_urls(first) == []  # its scenes were not searched: no horizon yet
+    again = client.get(
+        "/search/", {"q": "lighthouse"}, HTTP_IF_NONE_MATCH=first["ETag"]
+    )
+    assert again.status_code == 200
+    assert hit_urls(again) == ["/films/later-2001/timeline/#scene-2"]
+
+
+def test_a_snippet_never_marks_stop_words_of_a_quoted_phrase(client):
+    film = make_film(slug="marks-2000", title="Marks")
+    film.characters.create(
+        name="Tom", slug="tom", description="Into the theory of the zone, there."
+    )
+    response = client.get("/search/", {"q": '"the zone"', "kind": "characters"})
+    snippet = re.search(r'<p class="snippet" data-nosnippet>(.*?)</p>', response.text)
+    assert snippet.group(1) == "Into the theory of the <mark>zone</mark>, there."
 
 
 def test_every_page_has_a_search_box(client, guide):
