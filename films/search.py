@@ -680,14 +680,19 @@ def _statement(kinds, version=False):
     hits = " UNION ALL ".join(selects)
     if not version:
         return f"WITH {', '.join(ctes)} {hits} ORDER BY kind, rank DESC, id"
-    ctes.append(
-        "version AS (SELECT coalesce((SELECT version FROM "  # noqa: S608
-        f"{quote(CatalogueVersion._meta.db_table)} WHERE id = 1), 0) AS version)"
-    )
+    ctes.append(f"version AS ({_version_row()})")
     return (
         f"WITH {', '.join(ctes)} SELECT v.version, r.* FROM version v "  # noqa: S608
         f"LEFT JOIN ({hits}) r ON TRUE ORDER BY r.kind, r.rank DESC, r.id"
     )
+
+
+@functools.cache
+def _version_row():
+    """SQL for one row, ``version``: the catalogue's version (0 before its
+    first write, as ``pages.catalogue_version`` reads it)."""
+    table = connection.ops.quote_name(CatalogueVersion._meta.db_table)
+    return f"SELECT coalesce((SELECT version FROM {table} WHERE id = 1), 0) AS version"  # noqa: S608
 
 
 def _postgres(kinds, query, horizons, offset, limit, version=False):
@@ -1271,16 +1276,11 @@ def horizons_from_cookies(request, *, version=None):
             if connection.vendor == "postgresql"
             else "f.slug IN (SELECT value FROM json_each(%s))"
         )
-        films = f"{quote(Film._meta.db_table)} f"
-        # The version, when asked for, on every row; a row of it and nulls
-        # when no film is found.
+        # The catalogue's version on every row; a row of it and nulls when
+        # no film is found.
         sql = (
-            f"SELECT NULL, f.id, f.slug FROM {films} "  # noqa: S608
-            f"WHERE f.status = {PUBLISHED_STATUS} AND {among}"
-            if version is None
-            else "SELECT v.version, f.id, f.slug FROM (SELECT coalesce((SELECT "  # noqa: S608
-            f"version FROM {quote(CatalogueVersion._meta.db_table)} WHERE id = 1), "
-            f"0) AS version) v LEFT JOIN {films} "
+            f"SELECT v.version, f.id, f.slug FROM ({_version_row()}) v "  # noqa: S608
+            f"LEFT JOIN {quote(Film._meta.db_table)} f "
             f"ON f.status = {PUBLISHED_STATUS} AND {among}"
         )
         with connection.cursor() as cursor:
