@@ -182,6 +182,25 @@ def hidden_scene(url, at, film, position):
 FACT_FIELDS = ("pk", "slug", "year", "runtime", "production_companies", "based_on")
 
 
+def shown_credits(overview):
+    """The overview part's credits as the page shows them: ``(crew, cast)``,
+    the crew as (role, credits) for each role someone has. A part is named
+    beside its actor only if naming it spoils nothing (no reveal time)."""
+    credits = [row(credit) for credit in overview["credits"]]
+    for credit in credits:
+        if credit.character is not None and credit.character.reveals_at is not None:
+            credit.character = None
+    crew = [
+        (role.label, [c for c in credits if c.role == role])
+        for role in Credit.Role
+        if role != Credit.Role.CAST
+    ]
+    return (
+        [(label, people) for label, people in crew if people],
+        [c for c in credits if c.role == Credit.Role.CAST],
+    )
+
+
 class _Fragments:
     """The HTML of :data:`FRAGMENTS`, written for a guide's parts."""
 
@@ -199,23 +218,14 @@ class _Fragments:
         }
 
     def facts(self, film, overview, urls):
-        """The overview's facts and credits: the same at every horizon (a
-        part is named beside its actor only if naming it spoils nothing)."""
-        credits = [row(credit) for credit in overview["credits"]]
-        for credit in credits:
-            if credit.character is not None and credit.character.reveals_at is not None:
-                credit.character = None
-        crew = [
-            (role.label, [c for c in credits if c.role == role])
-            for role in Credit.Role
-            if role != Credit.Role.CAST
-        ]
+        """The overview's facts and credits: the same at every horizon."""
+        crew, cast = shown_credits(overview)
         return str(
             self.macros.facts_and_credits(
                 film,
                 {kind: overview[kind] for kind in ("languages", "countries", "genres")},
-                [(label, people) for label, people in crew if people],
-                [c for c in credits if c.role == Credit.Role.CAST],
+                crew,
+                cast,
                 urls,
                 self.query,
             )

@@ -330,22 +330,14 @@ def test_every_shipped_overview_says_what_its_template_said(client, settings, bu
         client.get(f"/films/{film.slug}/", {"seen": ALL})
         body, context = built["body"], built["context"]
         part = documents.load(context["film"], ["overview"])["overview"]
-        credits = [documents.row(credit) for credit in part["credits"]]
-        for credit in credits:
-            if credit.character is not None and credit.character.reveals_at is not None:
-                credit.character = None
-        crew = [
-            (role.label, [c for c in credits if c.role == role])
-            for role in Credit.Role
-            if role != Credit.Role.CAST
-        ]
+        crew, cast = documents.shown_credits(part)
         want = reference(
             REFERENCE_FACTS,
             {
                 **context,
                 "facets": {k: part[k] for k in ("languages", "countries", "genres")},
-                "crew": [(label, people) for label, people in crew if people],
-                "cast": [c for c in credits if c.role == Credit.Role.CAST],
+                "crew": crew,
+                "cast": cast,
             },
         )
         assert want in body, film.slug
