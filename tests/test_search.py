@@ -26,6 +26,11 @@ def hit_urls(response):
     return [url for url, _ in hits(response)]
 
 
+def first_snippet(response):
+    """The HTML of the first hit's snippet."""
+    return re.search(r'<p class="snippet" data-nosnippet>(.*?)</p>', response.text)[1]
+
+
 @pytest.fixture
 def guide():
     film = build_guide(slug="stalker-1979", title="Stalker", original_title="Сталкер")
@@ -73,8 +78,7 @@ def test_a_hidden_scene_is_found_once_the_horizon_passes_it(client, guide):
     assert hits(response) == [
         ("/films/stalker-1979/timeline/#scene-4", "The Meat Grinder")
     ]
-    snippet = re.search(r'<p class="snippet" data-nosnippet>(.*?)</p>', response.text)
-    assert "<mark>" in snippet.group(1)
+    assert "<mark>" in first_snippet(response)
     client.cookies["seen_stalker-1979"] = "all"
     assert hits(client.get("/search/", {"q": "meat grinder"}))
 
@@ -228,8 +232,7 @@ def test_snippet_marks_are_well_formed(client):
         name="Tom", slug="tom", description="An amp & a boy with a mark."
     )
     response = client.get("/search/", {"q": "a boy amp mark", "kind": "characters"})
-    snippet = re.search(r'<p class="snippet" data-nosnippet>(.*?)</p>', response.text)
-    html = snippet.group(1)
+    html = first_snippet(response)
     assert "<mark>boy</mark>" in html
     assert "<mark>amp</mark>" in html
     assert "&amp;" in html  # the ampersand's entity left whole
@@ -277,8 +280,7 @@ def test_a_snippet_marks_every_form_of_the_words_found_and_starts_near_them(clie
         description=f"{words} Two Zones, one zone — and Łódź's ZONED laws.",
     )
     response = client.get("/search/", {"q": "zone lodz", "kind": "characters"})
-    snippet = re.search(r'<p class="snippet" data-nosnippet>(.*?)</p>', response.text)
-    html = snippet.group(1)
+    html = first_snippet(response)
     # The words before the first match are cut to a few, behind an ellipsis.
     assert html.startswith("… word")
     assert "word10 " not in html
@@ -354,8 +356,7 @@ def test_a_snippet_never_marks_stop_words_of_a_quoted_phrase(client):
         name="Tom", slug="tom", description="Into the theory of the zone, there."
     )
     response = client.get("/search/", {"q": '"the zone"', "kind": "characters"})
-    snippet = re.search(r'<p class="snippet" data-nosnippet>(.*?)</p>', response.text)
-    assert snippet.group(1) == "Into the theory of the <mark>zone</mark>, there."
+    assert first_snippet(response) == "Into the theory of the <mark>zone</mark>, there."
 
 
 def test_every_page_has_a_search_box(client, guide):
