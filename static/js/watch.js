@@ -39,17 +39,26 @@
     loading = true;
     const url = new URL(window.location.pathname, window.location.origin);
     url.searchParams.set("seen", format(seconds));
+    let moved = false;
     try {
       const response = await fetch(url, { credentials: "same-origin" });
       if (response.ok && ticket === loads) {
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         const fresh = page.getElementById("watch-now");
-        if (fresh) current().replaceWith(fresh);
+        if (fresh) {
+          current().replaceWith(fresh);
+          moved = true;
+        }
         window.history.replaceState(null, "", url);
       }
     } finally {
       if (ticket === loads) loading = false;
     }
+    // While the answer was on its way the clock went on, and ticks do not ask
+    // twice at once: if it has passed the next scene's start, ask again now.
+    // A paused clock gives no further tick, so waiting for one could leave the
+    // guide a scene behind for good.
+    if (moved && !loading && position() >= nextStart()) load(position());
   }
 
   function tick() {

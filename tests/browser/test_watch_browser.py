@@ -68,6 +68,48 @@ def test_the_clock_moves_the_guide_on_and_never_asks_ahead(browser, live_server)
     context.close()
 
 
+def test_a_slow_answer_is_caught_up_even_when_the_clock_is_paused(browser, live_server):
+    """The clock passes the next scene's start while the guide's answer for the
+    scene before is still on its way, and the viewer pauses. When the answer
+    comes, the guide asks again for where the clock is: it does not stay a
+    scene behind, waiting for a tick that a paused clock never gives."""
+    build_guide(5)
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.clock.install(time=0)
+    held = []
+    asked = []
+
+    def hold_the_first_move(route):
+        seen = parse_qs(urlsplit(route.request.url).query).get("seen", [""])[0]
+        asked.append(seen)
+        if seconds(seen) > 0 and not held:
+            held.append(route)  # answered below, once the clock has gone on
+        else:
+            route.continue_()
+
+    page.route(f"**{WATCH}?*", hold_the_first_move)
+    page.goto(WATCH)
+    page.clock.pause_at(3_600_000)
+    page.get_by_role("button", name="Start with the film").click()
+    expect(page.locator("#watch-now h2")).to_contain_text("scene 1")
+    for _ in range(6):  # to 0:06: scene 2 starts at 0:05, and is asked for
+        page.clock.run_for(60_000)
+    assert len(held) == 1
+    for _ in range(6):  # to 0:12, past scene 3's start, with the answer held
+        page.clock.run_for(60_000)
+    page.keyboard.press("Space")  # paused at 0:12
+    assert page.locator("#watch-clock-time").inner_text() == "0:12:00"
+    expect(page.locator("#watch-now h2")).to_contain_text("scene 1")
+    held[0].continue_()
+    expect(page.locator("#watch-now h2")).to_contain_text("scene 3 of 5")
+    assert "SCENE-3-SECRET" in page.locator("#watch-now").inner_text()
+    assert "SCENE-4" not in page.content()
+    assert all(seconds(seen) <= 12 * 60 for seen in asked), asked
+    assert page.locator("#watch-clock-time").inner_text() == "0:12:00"
+    context.close()
+
+
 def test_without_javascript_the_watch_page_works_with_its_forms(browser, live_server):
     build_guide(5)
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
