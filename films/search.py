@@ -11,9 +11,10 @@ is ever read as the engine's own syntax.
 PostgreSQL: full-text search over weighted ``tsvector`` columns (titles and
 names above premises and descriptions above scene text), stored and indexed
 (migration 0007) with the ``films_search`` configuration (English, accents
-removed); ``pg_trgm`` similarity on names (people's whenever no person
-matched, titles and other names when no word matched anything), so that a
-misspelt "tarkovksy" still finds its man. One SQL statement answers a search
+removed); ``pg_trgm`` similarity on names without accents (people's whenever
+no person matched, films' titles in every language and other names when no
+word matched anything; ``TRIGRAM_NAMES``, migration 0012), so that a
+misspelt "tarkovksy" or "Сталкре" still finds what was meant. One SQL statement answers a search
 (and, for a page that needs it, reads the catalogue's version beside it).
 
 SQLite (the embedded default): FTS5 tables (``films/search_index.py``) ranked
@@ -41,6 +42,7 @@ import dataclasses
 import functools
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from html import escape  # as Django's escape() does, without its lazy-string check
 from types import SimpleNamespace
@@ -118,6 +120,27 @@ NAME_FIELDS = {
     "characters": "name",
     "themes": "name",
 }
+# What a misspelling is compared with on PostgreSQL: these fields, joined by
+# spaces and without accents (``films_fold``), as the trigram indexes of
+# migration 0012 hold them — the same names as SQLite's trigram tables
+# (``search_index.NAMES``): "Сталкре" finds *Stalker* by its original title.
+TRIGRAM_NAMES = {
+    "films": ("title", "original_title", "other_titles"),
+    "people": ("name", "original_name"),
+    "characters": ("name",),
+    "themes": ("name",),
+}
+
+
+def trigram_name(kind, alias="t"):
+    """The SQL of ``kind``'s folded names, exactly as its trigram index has it."""
+    return (
+        "films_fold("
+        + " || ' ' || ".join(f"{alias}.{f}" for f in TRIGRAM_NAMES[kind])
+        + ")"
+    )
+
+
 SNIPPET_FIELDS = {
     "films": "premise",
     "people": "original_name",
@@ -346,8 +369,12 @@ def parse(query):
 
     A word split by punctuation ("pre-war") is a phrase of its parts, less
     the stop words and single letters ("Ivan's" is "ivan"); a search of
-    nothing but exclusions searches nothing.
+    nothing but exclusions searches nothing. Letters typed in another form
+    of the same letter (full-width "ｚｏｎｅ", the ligature "ﬁ") are read as
+    the letters themselves (NFKC).
     """
+    if not query.isascii():
+        query = unicodedata.normalize("NFKC", query)
     parsed = Parsed()
     either = False
     for match in CHUNK.finditer(query):
@@ -580,7 +607,9 @@ def postgres_statement(kinds, query, horizons, offset, limit, version=False):
     parsed = parse(query)
     params = {
         "config": CONFIG,
-        "query": query,
+        # What a name is compared with: the words as typed, folded, stop
+        # words and all (SQLite's trigram search compares the same).
+        "names": " ".join(parsed.all_words),
         "exact": parsed.tsquery(),
         "prefix": parsed.tsquery(prefix=True),
         "film_ids": _id_array(horizons),
@@ -645,11 +674,11 @@ def _statement(kinds, version=False):
             # so that the planner does not try it against the column's
             # statistics, which took longer than the search. Only where no
             # row of the kind matches: a page past the last match stays empty.
-            name = NAME_FIELDS[kind]
+            name = trigram_name(kind)
             return (
-                f"(SELECT t.id, word_similarity(%(query)s, t.{name}) AS rank "  # noqa: S608
+                f"(SELECT t.id, word_similarity(%(names)s, {name}) AS rank "  # noqa: S608
                 f"FROM {table} t WHERE {when} "
-                f"AND t.{name} %%> (SELECT %(query)s::text) AND {visible} "
+                f"AND {name} %%> (SELECT %(names)s::text) AND {visible} "
                 f"AND NOT EXISTS (SELECT 1 FROM {table} t "
                 f"WHERE t.search_document @@ {tsquery} AND {visible}) {page})"
             )
@@ -661,7 +690,7 @@ def _statement(kinds, version=False):
             # query, so their names are tried whenever no person matched.
             found.append(alike(EXACT, MATCHED))
         found.append(best(PREFIX, f"NOT {MATCHED}"))
-        if kind in NAME_FIELDS:
+        if kind in TRIGRAM_NAMES:
             found.append(alike(PREFIX, f"NOT {MATCHED}"))
         film_join = (
             f" JOIN {tables['films']} f ON f.id = t.film_id"

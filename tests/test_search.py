@@ -439,6 +439,62 @@ def test_the_full_text_search_uses_the_gin_index():
     assert len(hits(search_page)) == 8
 
 
+@postgres_only
+def test_a_misspelt_title_is_found_through_the_trigram_index():
+    """A word that matches nothing is compared with every film's folded
+    titles by the trigram index of migration 0012 — never by reading the
+    table — and finds the film by its original title as well as its title."""
+    filler = " ".join(["Brothers and strangers cross the winter country"] * 8)
+    films = [
+        Film(
+            title=f"Film number {n}",
+            original_title="Сталкер" if n == 1234 else f"Фильм {n}",
+            slug=f"film-number-{n}",
+            year=1950 + n % 70,
+            runtime=90,
+            premise=filler,
+            status=Film.Status.PUBLISHED,
+        )
+        for n in range(4000)
+    ]
+    Film.objects.bulk_create(films, batch_size=1000)
+    with connection.cursor() as cursor:
+        # What autovacuum does on a live site (as in the test above).
+        cursor.execute("SELECT gin_clean_pending_list('films_films_fts')")
+        cursor.execute("SELECT gin_clean_pending_list('films_films_trgm')")
+        cursor.execute("ANALYZE films_film")
+    for version in (False, True):
+        plan = _plan(["films"], "Сталкре", limit=20, version=version)
+        index_names = {node.get("Index Name") for node in _nodes(plan)}
+        assert "films_films_trgm" in index_names, plan
+        scans = [
+            node
+            for node in _nodes(plan)
+            if node.get("Relation Name") == "films_film" and node["Actual Loops"]
+        ]
+        assert not any(node["Node Type"] == "Seq Scan" for node in scans), plan
+    found = Client().get("/search/", {"q": "Сталкре", "kind": "films"})
+    assert hit_urls(found) == ["/films/film-number-1234/"]
+
+
+def test_a_misspelling_is_compared_with_the_same_names_on_both_engines():
+    """PostgreSQL's trigram names (``search.TRIGRAM_NAMES``, indexed by
+    migration 0012) and SQLite's trigram tables (``search_index.NAMES``) hold
+    the same fields of each kind."""
+    import importlib
+
+    from films import search_index
+    from films.search import DOCUMENTS, TRIGRAM_NAMES
+
+    migration = importlib.import_module("films.migrations.0012_folded_trigram_names")
+    assert set(TRIGRAM_NAMES) == set(search_index.NAMES)
+    for kind, fields in TRIGRAM_NAMES.items():
+        sqlite = tuple(re.findall(r"\{row\}\.(\w+)", search_index.NAMES[kind]))
+        assert fields == sqlite, kind
+        table = DOCUMENTS[kind][0]._meta.db_table
+        assert migration.NAMES[table] == fields, kind
+
+
 def _plan(kinds, query, *, limit, horizons=None, version=False):
     """The executed plan of a search's statement, as PostgreSQL's JSON."""
     import json

@@ -79,6 +79,19 @@ QUERIES = [
     ("Nostalgya", "films", FILM.format("nostalghia-1983"), 1),
     ("Banionys", "people", PERSON.format("donatas-banionis"), 1),
     ("Josephsen", "people", PERSON.format("erland-josephson"), 1),
+    # ... and by the other names they are compared with: original and other
+    # titles, names in the original script, without accents.
+    ("Сталкре", "films", FILM.format("stalker-1979"), 1),
+    ("Иваново децтво", "films", FILM.format("ivans-childhood-1962"), 1),
+    ("Ivanovo detsvo", "films", FILM.format("ivans-childhood-1962"), 1),
+    ("Zerkalp", "films", FILM.format("mirror-1975"), 1),
+    ("My Name is Ivann", "films", FILM.format("ivans-childhood-1962"), 1),
+    ("Stanislaw Lemm", "people", PERSON.format("stanislaw-lem"), 1),
+    ("Тарковскйи", "people", PERSON.format("andrei-tarkovsky"), 3),
+    # Another form of the same letters: full-width, a ligature.
+    ("ｓｏｌａｒｉｓ", "films", FILM.format("solaris-1972"), 1),
+    ("Ｓｔａｌｋｅｒ", "films", FILM.format("stalker-1979"), 1),
+    ("The Sacriﬁce", "films", FILM.format("the-sacrifice-1986"), 1),
     # Themes.
     ("faith", "themes", "/themes/faith/", 1),
 ]
