@@ -34,6 +34,8 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 logger = logging.getLogger(__name__)
 
@@ -228,3 +230,13 @@ class HeadMirror:
 
 
 head_mirror = HeadMirror()
+
+
+@receiver(setting_changed)
+def _follow_the_settings(*, setting, **kwargs):
+    """A listener follows the cache it was started for: when the settings
+    that choose it change (tests do), it stops, and the next read starts one
+    for the new cache, if that is Redis. Without this, a listener for a cache
+    that is gone went on reconnecting for the rest of the process."""
+    if setting in {"CACHES", "PAGE_CACHE", "PAGE_CACHE_SHARED"}:
+        head_mirror.stop()

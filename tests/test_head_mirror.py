@@ -176,3 +176,22 @@ def test_with_redis_unreachable_pages_are_served_and_nothing_is_kept(
         assert not head_mirror.live
     finally:
         head_mirror.stop()
+
+
+def listeners():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "head-mirror"]
+
+
+def test_a_listener_stops_when_the_cache_it_follows_is_changed(with_redis, settings):
+    head_mirror.get("film-head:a")  # the first read starts the listener
+    assert wait_until(lambda: head_mirror.live)
+    assert len(listeners()) == 1
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+    assert listeners() == []
+    assert head_mirror.get("film-head:a") is MISSING
+    assert listeners() == []  # local memory: nothing to follow
+    assert not head_mirror.live
