@@ -14,13 +14,14 @@ from what fixes its content (versions, the horizon, the parameters), checked
 before any of the content is loaded, so a 304 costs a query or two.
 """
 
+import dataclasses
 import hashlib
 from typing import Literal
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError, ValidationError
@@ -36,6 +37,7 @@ from films.pages import (
     catalogue_version,
     film_for_page,
     film_points,
+    pages_cache,
 )
 from films.spoilers import (
     ALL,
@@ -179,6 +181,34 @@ def headers(response, etag):
         max_age=settings.PAGE_MAX_AGE,
         stale_while_revalidate=settings.PAGE_STALE_WHILE_REVALIDATE,
     )
+
+
+# --- Kept responses -------------------------------------------------------------------
+#
+# A response's JSON is made once per variant and kept in the pages' cache
+# (``pages.pages_cache``: this worker's memory in front of the shared cache),
+# under a key that carries every version its content depends on (the code's,
+# the catalogue's or the guide's, as its ETag does), so a kept response is
+# never stale. PAGE_CACHE=off makes every response afresh.
+
+
+def kept_json(request, response, key, schema, build, keep=lambda: True):
+    """``response`` (ninja's, with its headers) carrying the JSON of a 200:
+    kept under ``key``, or made by ``build()``, checked and shaped by
+    ``schema`` as ninja does, rendered by the API's own renderer, and kept
+    (unless ``keep()`` says otherwise once it is made). A response ``build``
+    returns of its own (a 400) is returned as it is."""
+    body = pages_cache.get(key) if settings.PAGE_CACHE else None
+    if body is None:
+        data = build()
+        if isinstance(data, HttpResponseBase):
+            return data
+        data = schema.model_validate(data).model_dump()
+        body = api.renderer.render(request, data, response_status=200).encode()
+        if settings.PAGE_CACHE and keep():
+            pages_cache.set_many({key: body})
+    response.content = body
+    return response
 
 
 # --- Schemas ------------------------------------------------------------------------
@@ -456,6 +486,13 @@ def films(
     etag = etag_of("films", catalogue_version(), request.GET.urlencode())
     if early := not_modified(request, etag):
         return early
+    headers(response, etag)
+    return kept_json(
+        request, response, f"api:{etag}", FilmPage, lambda: film_list(request, page)
+    )
+
+
+def film_list(request, page):
     data = request.GET.copy()
     data.pop("page", None)
     queryset = Film.objects.published().for_list().order_by("title", "year")
@@ -493,7 +530,6 @@ def films(
         params["page"] = n
         return f"{request.path}?{params.urlencode()}"
 
-    headers(response, etag)
     return {
         "count": paginator.count,
         "page": number,
@@ -525,8 +561,12 @@ def film_guide(
     asked = parse_horizon(seen)
     if order not in ORDERS:
         raise HttpError(400, f"“{order[:20]}” is not an order: choose screen or story.")
-    # With the parts of the guide's document guide() reads, in one query.
-    film = film_for_page(slug, whole=True, parts=("overview", "scenes", "themes"))
+    # The film's head (from the shared cache, when there is one) is all a
+    # kept response needs; without the page cache, the film with the parts
+    # of the guide's document guide() reads, in one query.
+    parts = ("overview", "scenes", "themes")
+    kept = settings.PAGE_CACHE
+    film = film_for_page(slug, whole=not kept, parts=() if kept else parts)
     if film is None:
         raise not_found("published film")
     asked = clamp(asked, film)
@@ -535,17 +575,52 @@ def film_guide(
     etag = etag_of("film", film.pk, film.version, asked, horizon, order)
     if early := not_modified(request, etag):
         return early
+    # Every horizon with the same effective horizon shows the same guide: it
+    # is made and kept once, as asked at the effective horizon itself, and
+    # the horizon asked is written in when it is sent.
+    shown = horizon if kept else asked
     page = FilmRequest(
         film=film,
         section="api",
         extra="",
-        choice=HorizonChoice(asked, remember=str(asked)),
+        choice=HorizonChoice(shown, remember=str(shown)),
         horizon=horizon,
         points=points,
         order=order,
     )
+
+    read = {"film": film}
+
+    def build():
+        if kept:
+            read["film"] = film_for_page(slug, whole=True, parts=parts)
+            if read["film"] is None:  # unpublished a moment ago
+                raise not_found("published film")
+        return guide(
+            read["film"], horizon, dataclasses.replace(page, film=read["film"])
+        )
+
     headers(response, etag)
-    return guide(film, horizon, page)
+    kept_response = kept_json(
+        request,
+        response,
+        f"api:{page.key}",
+        Guide,
+        build,
+        # Not if the guide changed since its head was read: what was made is
+        # of a newer version than the key says.
+        keep=lambda: read["film"].version == film.version,
+    )
+    if str(asked) != str(shown):
+        # The one place the asked horizon shows (``horizon.seen``), written
+        # by the renderer exactly so: a string of JSON cannot hold it, for
+        # its quotes would be escaped.
+        kept_response.content = kept_response.content.replace(
+            f'"horizon": {{"seen": "{shown}"'.encode(),
+            f'"horizon": {{"seen": "{asked}"'.encode(),
+            1,
+        )
+    return kept_response
 
 
 def guide(film, horizon, page):
@@ -704,6 +779,13 @@ def person(request: HttpRequest, response: HttpResponse, slug: str):
     etag = etag_of("person", catalogue_version(), slug)
     if early := not_modified(request, etag):
         return early
+    headers(response, etag)
+    return kept_json(
+        request, response, f"api:{etag}", PersonOut, lambda: person_of(slug)
+    )
+
+
+def person_of(slug):
     found = Person.objects.filter(slug=slug).first()
     if found is None:
         raise not_found("person")
@@ -733,7 +815,6 @@ def person(request: HttpRequest, response: HttpResponse, slug: str):
                 "character": spoiler_free_character(credit),
             }
         )
-    headers(response, etag)
     return {
         "slug": found.slug,
         "name": found.name,
@@ -779,10 +860,20 @@ def search(
     etag = etag_of("search", catalogue_version(), query, horizon, kind, number)
     if early := not_modified(request, etag):
         return early
+    headers(response, etag)
+    return kept_json(
+        request,
+        response,
+        f"api:{etag}",
+        SearchOut,
+        lambda: search_results(query, horizon, kind, number),
+    )
+
+
+def search_results(query, horizon, kind, number):
     groups = site_search.search(
         query, horizons_for_all(horizon), kind=kind, page=number
     )
-    headers(response, etag)
     return {
         "query": query,
         "seen": str(horizon),

@@ -8,6 +8,7 @@ anywhere in the JSON, and every text within it is.
 import html
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -300,12 +301,100 @@ def test_etag_follows_the_horizon_and_the_guide(client):
 @pytest.mark.parametrize("slug", shipped_films())
 @pytest.mark.parametrize("seen", ["none", "1:00", "all"])
 def test_guide_query_count(client, django_assert_num_queries, slug, seen):
-    """A constant number of queries, whatever the guide's size and horizon:
-    the film, and with it its facets and its scenes (who and what is in
-    them too) from the guide's documents (films/documents.py); its credits,
-    themes, characters (with credits and beats), analyses and plot."""
-    with django_assert_num_queries(7):
-        assert client.get(GUIDE.format(slug), {"seen": seen}).status_code == 200
+    """A constant number of queries, whatever the guide's size and horizon.
+    Made: the film's head; the film, and with it its facets and its scenes
+    (who and what is in them too) from the guide's documents
+    (films/documents.py); its credits, themes, characters (with credits and
+    beats), analyses and plot. Kept (again, or another time that shows the
+    same): the head only."""
+    with django_assert_num_queries(8):
+        made = client.get(GUIDE.format(slug), {"seen": seen})
+    assert made.status_code == 200
+    with django_assert_num_queries(1):
+        again = client.get(GUIDE.format(slug), {"seen": seen})
+    assert again.content == made.content
+    if seen == "1:00":  # a second later shows the same guide
+        with django_assert_num_queries(1):
+            later = client.get(GUIDE.format(slug), {"seen": "1:00:01"})
+        assert later.json()["horizon"]["seen"] == "1:00:01"
+        assert later.json() == {
+            **made.json(),
+            "horizon": {**made.json()["horizon"], "seen": "1:00:01"},
+        }
+
+
+def test_kept_guides_are_the_guides_made_afresh(client, settings):
+    """Every variant of a guide as a kept response — made at another horizon
+    that shows the same, then read back with the asked one written in — is
+    byte for byte what the API makes with the page cache off."""
+    film = Film.objects.get(slug="stalker-1979")
+    from films.pages import film_points
+
+    points = film_points(film).reveal_points
+    asked = ["none", "all", "0:00:01", "9:00"]
+    for at in points:
+        seconds = int(at.total_seconds())
+        asked += [
+            str(Horizon.at_time(at)),
+            f"{seconds // 3600}:{seconds // 60 % 60:02d}",
+        ]
+        asked.append(str(Horizon.at_time(at + timedelta(seconds=1))))
+    for order in ("screen", "story"):
+        kept = {}
+        for seen in asked:
+            response = client.get(
+                GUIDE.format(film.slug), {"seen": seen, "order": order}
+            )
+            assert response.status_code == 200, seen
+            kept[seen] = response.content
+        settings.PAGE_CACHE = False
+        for seen in asked:
+            fresh = client.get(GUIDE.format(film.slug), {"seen": seen, "order": order})
+            assert fresh.content == kept[seen], (order, seen)
+        settings.PAGE_CACHE = True
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/films/?decade=1970",
+        "/api/v1/people/andrei-tarkovsky/",
+        "/api/v1/search/?q=stalker&seen=all",
+    ],
+)
+def test_kept_responses_are_the_responses_made_afresh(client, settings, url):
+    client.get(url)
+    kept = client.get(url)
+    settings.PAGE_CACHE = False
+    fresh = client.get(url)
+    assert kept.status_code == fresh.status_code == 200
+    assert kept.content == fresh.content
+    assert kept["ETag"] == fresh["ETag"]
+
+
+def test_an_edit_is_in_the_next_response(client):
+    """Kept responses are keyed by the versions they show: an editor's
+    change is in the very next response, on every endpoint."""
+    from films.models import Person
+
+    urls = [
+        GUIDE.format("stalker-1979") + "?seen=all",
+        "/api/v1/films/",
+        "/api/v1/people/andrei-tarkovsky/",
+        "/api/v1/search/?q=stalker",
+    ]
+    for url in urls:
+        assert "Stalker, revised" not in client.get(url).text
+    film = Film.objects.get(slug="stalker-1979")
+    film.title = "Stalker, revised"
+    film.save()
+    for url in urls:
+        assert "Stalker, revised" in client.get(url).text, url
+    person = Person.objects.get(slug="andrei-tarkovsky")
+    person.name = "Andrei A. Tarkovsky"
+    person.save()
+    assert "Andrei A. Tarkovsky" in client.get(urls[2]).text
+    assert "Andrei A. Tarkovsky" in client.get(urls[0]).text
 
 
 # The catalogue's version, then search() itself: on PostgreSQL one
@@ -331,7 +420,11 @@ def test_query_counts(client, django_assert_num_queries, url, count):
     if isinstance(count, str):
         count = SEARCH_QUERIES[connection.vendor][count.count("+1")]
     with django_assert_num_queries(count):
-        assert client.get(url).status_code == 200
+        made = client.get(url)
+    assert made.status_code == 200
+    with django_assert_num_queries(1):  # kept: the catalogue's version only
+        again = client.get(url)
+    assert again.content == made.content
 
 
 # --- The schema and the docs ----------------------------------------------------------
