@@ -1046,8 +1046,9 @@ def catalogue_version():
     return version
 
 
-def site_page(*, horizons=False, reads=None):
-    """Cache a page that shows many films (home, catalogue, people, themes).
+def site_page(*, horizons=False, reads=None, kept_headers=()):
+    """Cache a page that shows many films (home, catalogue, people, themes,
+    the sitemap and the feed).
 
     Its key carries the catalogue's version, so a change to any film it shows
     is seen on the next request; with ``horizons`` the page also depends on
@@ -1058,6 +1059,9 @@ def site_page(*, horizons=False, reads=None):
     catalogue's version they are of: with the page cache off, nothing is
     looked up by the key before the page is built, so the version comes
     with the page's rows rather than in a query of its own.
+
+    ``kept_headers`` are kept with the body and sent with it again (an XML
+    page's ``Content-Type``, say); without them a kept page is HTML.
     """
 
     def decorator(view):
@@ -1103,6 +1107,9 @@ def site_page(*, horizons=False, reads=None):
             cache_key = f"site:{digest}"
             body = pages_cache.get(cache_key) if use_cache else None
             if body is not None:
+                if kept_headers:
+                    body, headers = body
+                    return HttpResponse(body, headers=headers)
                 return HttpResponse(body)
             response = view(request, *args, **kwargs)
             if (
@@ -1110,7 +1117,13 @@ def site_page(*, horizons=False, reads=None):
                 and response.status_code == 200
                 and not _used_per_request_parts(request)
             ):
-                pages_cache.set_many({cache_key: response.content.decode()})
+                if getattr(response, "is_rendered", True) is False:
+                    response.render()  # a TemplateResponse (the sitemap's)
+                body = response.content.decode()
+                if kept_headers:
+                    headers = {h: response[h] for h in kept_headers if h in response}
+                    body = (body, headers)
+                pages_cache.set_many({cache_key: body})
             return response
 
         @wraps(view)

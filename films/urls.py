@@ -3,9 +3,14 @@ from django.urls import path
 
 from films import views, watch
 from films.feeds import UpdatedGuides
+from films.pages import site_page
 from films.sitemaps import SITEMAPS
 
 app_name = "films"
+
+# The sitemap and the feed show the whole catalogue: kept as its pages are,
+# by the catalogue's version, with what says what they are.
+discovery = site_page(kept_headers=("Content-Type", "X-Robots-Tag", "Last-Modified"))
 
 # A film's pages, each with the whole of its path: resolving a nested
 # include() costs every request a second walk through a list of patterns.
@@ -36,17 +41,17 @@ urlpatterns = [
     # Discovery: for crawlers, feed readers and browsers.
     path(
         "sitemap.xml",
-        sitemap_views.index,
+        discovery(sitemap_views.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "films:sitemap-section"},
         name="sitemap",
     ),
     path(
         "sitemap-<section>.xml",
-        sitemap_views.sitemap,
+        discovery(sitemap_views.sitemap),
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),
-    path("feeds/updated/", UpdatedGuides(), name="feed"),
+    path("feeds/updated/", discovery(UpdatedGuides()), name="feed"),
     path("robots.txt", views.robots_txt, name="robots"),
     path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -120,3 +120,41 @@ def test_sitemap_and_feed_spoil_no_shipped_guide(client):
 
 
 from tests.shipped import shipped_guides  # noqa: E402, F401
+
+DISCOVERY = [
+    "/sitemap.xml",
+    "/sitemap-films.xml",
+    "/sitemap-people.xml",
+    "/feeds/updated/",
+]
+KEPT_HEADERS = ["Content-Type", "X-Robots-Tag", "Last-Modified", "ETag"]
+
+
+@pytest.mark.parametrize("url", DISCOVERY)
+def test_kept_sitemaps_and_feed_are_the_ones_made_afresh(
+    client, settings, django_assert_num_queries, url
+):
+    build_guide(5)
+    made = client.get(url)
+    assert made.status_code == 200
+    with django_assert_num_queries(1):  # the catalogue's version only
+        kept = client.get(url)
+    settings.PAGE_CACHE = False
+    fresh = client.get(url)
+    assert kept.content == fresh.content == made.content
+    for header in KEPT_HEADERS:
+        assert kept.get(header) == fresh.get(header), header
+    assert kept["Content-Type"].startswith(("application/xml", "application/atom+xml"))
+
+
+def test_a_new_guide_is_in_the_next_sitemap_and_feed(client):
+    build_guide(5)
+    before = {url: client.get(url).content for url in DISCOVERY}
+    make_film(slug="newly-published-2002", title="Newly Published")
+    assert "http://testserver/films/newly-published-2002/" in all_sitemap_urls(client)
+    feed = client.get("/feeds/updated/")
+    assert "Newly Published" in feed.text
+    assert feed.content != before["/feeds/updated/"]
+    # A 304 for what the client holds, until the catalogue changes.
+    again = client.get("/feeds/updated/", HTTP_IF_NONE_MATCH=feed["ETag"])
+    assert again.status_code == 304
