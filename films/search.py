@@ -13,9 +13,10 @@ names above premises and descriptions above scene text), stored and indexed
 (migration 0007) with the ``films_search`` configuration (English, accents
 removed); ``pg_trgm`` similarity on names without accents (people's whenever
 no person matched, films' titles in every language and other names when no
-word matched anything; ``TRIGRAM_NAMES``, migration 0012), so that a
-misspelt "tarkovksy" or "Сталкре" still finds what was meant. One SQL statement answers a search
-(and, for a page that needs it, reads the catalogue's version beside it).
+word matched anything; ``TRIGRAM_NAMES``, stored folded by migration 0012),
+so that a misspelt "tarkovksy" or "Сталкре" still finds what was meant. One
+SQL statement answers a search (and, for a page that needs it, reads the
+catalogue's version beside it).
 
 SQLite (the embedded default): FTS5 tables (``films/search_index.py``) ranked
 with bm25 under the same weights, one statement a kind; typos by FTS5's
@@ -121,26 +122,17 @@ NAME_FIELDS = {
     "themes": "name",
 }
 # What a misspelling is compared with on PostgreSQL: these fields, joined by
-# spaces and without accents (``films_fold``), as the trigram indexes of
-# migration 0012 hold them — the same names as SQLite's trigram tables
-# (``search_index.NAMES``): "Сталкре" finds *Stalker* by its original title.
+# spaces and without accents, stored with the row in the generated column
+# ``search_name`` and trigram-indexed (migration 0012) — the same names as
+# SQLite's trigram tables (``search_index.NAMES``): "Сталкре" finds *Stalker*
+# by its original title.
 TRIGRAM_NAMES = {
     "films": ("title", "original_title", "other_titles"),
     "people": ("name", "original_name"),
     "characters": ("name",),
     "themes": ("name",),
 }
-
-
-def trigram_name(kind, alias="t"):
-    """The SQL of ``kind``'s folded names, exactly as its trigram index has it."""
-    return (
-        "films_fold("
-        + " || ' ' || ".join(f"{alias}.{f}" for f in TRIGRAM_NAMES[kind])
-        + ")"
-    )
-
-
+TRIGRAM_COLUMN = "search_name"
 SNIPPET_FIELDS = {
     "films": "premise",
     "people": "original_name",
@@ -674,7 +666,7 @@ def _statement(kinds, version=False):
             # so that the planner does not try it against the column's
             # statistics, which took longer than the search. Only where no
             # row of the kind matches: a page past the last match stays empty.
-            name = trigram_name(kind)
+            name = f"t.{TRIGRAM_COLUMN}"
             return (
                 f"(SELECT t.id, word_similarity(%(names)s, {name}) AS rank "  # noqa: S608
                 f"FROM {table} t WHERE {when} "

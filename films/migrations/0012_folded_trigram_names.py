@@ -8,8 +8,13 @@ titles and a person's name and original name, without accents. So
 on SQLite and nothing on PostgreSQL.
 
 This adds ``films_fold(text)``: the text without accents, by the ``unaccent``
-extension (migration 0008), declared immutable so that an index may use it,
-and remakes each kind's trigram index on its folded names. Nothing on SQLite.
+extension (migration 0008), declared immutable so that a generated column may
+use it; a stored, generated column ``search_name`` on each kind's table, its
+names joined by spaces and folded (written with the row, so a search never
+folds a name: folding every person's names, as a plan may before the table's
+statistics are gathered, cost more than the rest of a search); and each kind's
+trigram index, remade on that column. The column is not a model field, as
+``search_document`` is not. Nothing on SQLite.
 """
 
 from django.db import migrations
@@ -36,6 +41,9 @@ INDEX = {
 }
 
 
+COLUMN = "search_name"
+
+
 def folded(fields):
     return "films_fold(" + " || ' ' || ".join(fields) + ")"
 
@@ -56,10 +64,13 @@ def forwards(apps, schema_editor):
         f"RETURN {schema}.unaccent('{schema}.unaccent'::regdictionary, $1)"
     )
     for table, fields in NAMES.items():
+        schema_editor.execute(
+            f"ALTER TABLE {table} ADD COLUMN {COLUMN} text "
+            f"GENERATED ALWAYS AS ({folded(fields)}) STORED"
+        )
         schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX[table]}")
         schema_editor.execute(
-            f"CREATE INDEX {INDEX[table]} ON {table} "
-            f"USING gin ({folded(fields)} gin_trgm_ops)"
+            f"CREATE INDEX {INDEX[table]} ON {table} USING gin ({COLUMN} gin_trgm_ops)"
         )
 
 
@@ -68,6 +79,7 @@ def backwards(apps, schema_editor):
         return
     for table, field in OLD.items():
         schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX[table]}")
+        schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {COLUMN}")
         schema_editor.execute(
             f"CREATE INDEX {INDEX[table]} ON {table} USING gin ({field} gin_trgm_ops)"
         )
